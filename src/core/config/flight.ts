@@ -27,10 +27,7 @@ export const transportSchema = z.discriminatedUnion('kind', [
       peerHost: host.optional(),
       peerPort: port.optional(),
     })
-    .strict()
-    .refine((u) => u.bindPort !== undefined || (u.peerHost !== undefined && u.peerPort !== undefined), {
-      message: 'a UDP link needs bindPort, or peerHost and peerPort, or both',
-    }),
+    .strict(),
   z.object({ kind: z.literal('tcp'), host, port }).strict(),
 ]);
 
@@ -78,7 +75,20 @@ export const flightSchema = z
     /** Take-off height (m above the start) used by the take-off command. */
     takeoffAltitudeM: z.number().min(0.3).max(50).default(1.5),
   })
-  .strict();
+  .strict()
+  .superRefine((f, ctx) => {
+    const problem = udpTransportProblem(f.transport);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['transport'], message: problem });
+  });
+
+/** Cross-field rule the discriminated union cannot carry itself; checked by the flight section's refine below. */
+export function udpTransportProblem(t: TransportConfig): string | null {
+  if (t.kind !== 'udp') return null;
+  if (t.bindPort === undefined && (t.peerHost === undefined || t.peerPort === undefined)) {
+    return 'a UDP link needs bindPort, or peerHost and peerPort, or both';
+  }
+  return null;
+}
 
 export type FlightConfig = z.infer<typeof flightSchema>;
 export type TransportConfig = z.infer<typeof transportSchema>;
