@@ -1,0 +1,165 @@
+import type { Vec3 } from '../core/messages.js';
+import { accelerationFeasible, type VehicleLimits } from './limits.js';
+import { acceleration, quintic, velocity, type Quintic } from './quintic.js';
+import type { Segment, Trajectory } from './trajectory.js';
+
+/** The vehicle's reference state the plan starts from (sampled from the current plan for continuity). */
+export interface PlanStart {
+  tUs: number;
+  p_ned_m: Vec3;
+  v_ned_mps: Vec3;
+  a_ned_mps2: Vec3;
+}
+
+/** A gate to fly through: the centre of its opening and the unit direction of flight through it. */
+export interface PlanGate {
+  index: number;
+  p_ned_m: Vec3;
+  n_ned: Vec3;
+}
+
+export interface PlannerParams {
+  limits: VehicleLimits;
+  /** Speeds tried at each gate (m/s); the plan picks the fastest feasible combination. */
+  gateSpeedsMps: number[];
+  /** Samples per segment when checking limits. */
+  checkSamples: number;
+}
+
+export const defaultPlannerParams = (limits: VehicleLimits): PlannerParams => ({
+  limits,
+  gateSpeedsMps: [2, 4, 6, 8, 10, 12, 14],
+  checkSamples: 16,
+});
+
+export interface PlanResult {
+  trajectory: Trajectory;
+  /** Flight time to the last planned gate (s). */
+  durationS: number;
+  /** Chosen speed through each planned gate (m/s). */
+  gateSpeedsMps: number[];
+  /** Segments evaluated: the work the search did, for the planning benchmark. */
+  evaluations: number;
+}
+
+/**
+ * Plans through the next gates (two by default): minimum-jerk quintic segments from the start state to each gate's
+ * centre, arriving along the gate's normal at a chosen speed with zero acceleration, so the vehicle crosses the
+ * opening square-on. For every combination of gate speeds the shortest feasible duration of each segment is found
+ * (scan then bisection against the thrust, tilt and speed limits); the fastest combination wins. The last gate's
+ * speed is capped by the turn that follows it (`exitTurnRad`), since nothing after it is planned yet.
+ * Returns null when no combination is feasible: the caller holds and says so.
+ */
+export function planThroughGates(start: PlanStart, gates: PlanGate[], params: PlannerParams, exitTurnRad = 0): PlanResult | null {
+  if (gates.length === 0) return null;
+  const speeds = params.gateSpeedsMps;
+  const lastCap = turnSpeedCap(exitTurnRad, params.limits.maxSpeedMps, speeds);
+  let best: { total: number; durations: number[]; combo: number[] } | null = null;
+  let evaluations = 0;
+  const combo = new Array<number>(gates.length).fill(0);
+  const search = (k: number, from: PlanStart3, total: number, durations: number[]) => {
+    if (best && total >= best.total) return; // branch and bound: already slower than the best found
+    if (k === gates.length) {
+      best = { total, durations: [...durations], combo: [...combo] };
+      return;
+    }
+    const g = gates[k]!;
+    for (let s = speeds.length - 1; s >= 0; s--) {
+      const speed = speeds[s]!;
+      if (k === gates.length - 1 && speed > lastCap) continue;
+      const to: PlanStart3 = { p: g.p_ned_m, v: scale(g.n_ned, speed), a: [0, 0, 0] };
+      const found = minimumDuration(from, to, params);
+      evaluations += found.evaluations;
+      if (found.durationS === null) continue;
+      combo[k] = speed;
+      durations.push(found.durationS);
+      search(k + 1, to, total + found.durationS, durations);
+      durations.pop();
+    }
+  };
+  search(0, { p: start.p_ned_m, v: start.v_ned_mps, a: start.a_ned_mps2 }, 0, []);
+  if (!best) return null;
+  const chosen = best as { total: number; durations: number[]; combo: number[] };
+  const segments: Segment[] = [];
+  let from: PlanStart3 = { p: start.p_ned_m, v: start.v_ned_mps, a: start.a_ned_mps2 };
+  let t0 = start.tUs;
+  gates.forEach((g, k) => {
+    const to: PlanStart3 = { p: g.p_ned_m, v: scale(g.n_ned, chosen.combo[k]!), a: [0, 0, 0] };
+    const T = chosen.durations[k]!;
+    segments.push({ t0Us: t0, durationS: T, axes: axesFor(from, to, T), gateIndex: g.index });
+    t0 += Math.round(T * 1e6);
+    from = to;
+  });
+  return { trajectory: { tUs: start.tUs, segments }, durationS: chosen.total, gateSpeedsMps: chosen.combo, evaluations };
+}
+
+interface PlanStart3 {
+  p: Vec3;
+  v: Vec3;
+  a: Vec3;
+}
+
+function axesFor(from: PlanStart3, to: PlanStart3, T: number): [Quintic, Quintic, Quintic] {
+  return [0, 1, 2].map((k) => quintic({ p: from.p[k]!, v: from.v[k]!, a: from.a[k]! }, { p: to.p[k]!, v: to.v[k]!, a: to.a[k]! }, T)) as [
+    Quintic,
+    Quintic,
+    Quintic,
+  ];
+}
+
+/** Whether a segment of duration T keeps within the limits at every check sample. */
+export function segmentFeasible(axes: [Quintic, Quintic, Quintic], T: number, params: PlannerParams): boolean {
+  const n = params.checkSamples;
+  const vmax2 = params.limits.maxSpeedMps ** 2;
+  for (let i = 0; i <= n; i++) {
+    const t = (T * i) / n;
+    const a: Vec3 = [acceleration(axes[0], t), acceleration(axes[1], t), acceleration(axes[2], t)];
+    if (!accelerationFeasible(a, params.limits)) return false;
+    const vx = velocity(axes[0], t);
+    const vy = velocity(axes[1], t);
+    const vz = velocity(axes[2], t);
+    if (vx * vx + vy * vy + vz * vz > vmax2) return false;
+  }
+  return true;
+}
+
+/**
+ * Shortest feasible duration of one segment. Feasibility is not monotone in T for fixed end velocities (a long
+ * segment loops), so scan upwards geometrically from the straight-line bound to the first feasible T, then bisect
+ * between it and the last infeasible one.
+ */
+function minimumDuration(from: PlanStart3, to: PlanStart3, params: PlannerParams): { durationS: number | null; evaluations: number } {
+  const d = Math.hypot(to.p[0] - from.p[0], to.p[1] - from.p[1], to.p[2] - from.p[2]);
+  let lo = Math.max(0.05, d / params.limits.maxSpeedMps);
+  let evaluations = 0;
+  let hi: number | null = null;
+  let T = lo;
+  for (let i = 0; i < 40; i++) {
+    evaluations++;
+    if (segmentFeasible(axesFor(from, to, T), T, params)) {
+      hi = T;
+      break;
+    }
+    lo = T;
+    T *= 1.2;
+  }
+  if (hi === null) return { durationS: null, evaluations };
+  let feasible: number = hi;
+  for (let i = 0; i < 6 && feasible - lo > 0.005; i++) {
+    const mid: number = 0.5 * (lo + feasible);
+    evaluations++;
+    if (segmentFeasible(axesFor(from, to, mid), mid, params)) feasible = mid;
+    else lo = mid;
+  }
+  return { durationS: feasible, evaluations };
+}
+
+/** Speed through a gate followed by a turn of `turnRad`: sharper turns need slower passes. */
+function turnSpeedCap(turnRad: number, vmax: number, speeds: number[]): number {
+  const frac = Math.max(0.25, Math.cos(Math.min(Math.abs(turnRad), Math.PI) / 2));
+  return Math.max(speeds[0] ?? 0, vmax * frac);
+}
+
+function scale(v: Vec3, s: number): Vec3 {
+  return [v[0] * s, v[1] * s, v[2] * s];
+}

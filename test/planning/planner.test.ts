@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { defaultLimits, accelerationFeasible, GRAVITY_MPS2 } from '../../src/planning/limits.js';
+import { defaultPlannerParams, planThroughGates, type PlanGate } from '../../src/planning/planner.js';
+import { sampleTrajectory, trajectoryEndUs } from '../../src/planning/trajectory.js';
+import { gateNormal, loadTrack } from '../../src/planning/track.js';
+import type { Vec3 } from '../../src/core/messages.js';
+
+const params = defaultPlannerParams(defaultLimits);
+const trackFile = fileURLToPath(new URL('../../../config/tracks/alphapilot-hall.json', import.meta.url));
+
+function planGates(from: number, count: number): PlanGate[] {
+  const track = loadTrack(trackFile);
+  return track.gates.slice(from, from + count).map((g, k) => ({ index: from + k, p_ned_m: g.p_ned_m, n_ned: gateNormal(g) }));
+}
+
+test('hover is feasible, free fall and sideways beyond the thrust limit are not', () => {
+  assert.equal(accelerationFeasible([0, 0, 0], defaultLimits), true);
+  assert.equal(accelerationFeasible([0, 0, GRAVITY_MPS2 + 1], defaultLimits), false); // faster than falling
+  assert.equal(accelerationFeasible([4 * GRAVITY_MPS2, 0, 0], defaultLimits), false);
+});
+
+test('a plan through two gates respects thrust, tilt and speed limits everywhere', () => {
+  const gates = planGates(0, 2);
+  const plan = planThroughGates({ tUs: 0, p_ned_m: [0, 0, -1.5], v_ned_mps: [0, 0, 0], a_ned_mps2: [0, 0, 0] }, gates, params);
+  assert.ok(plan, 'the first two gates are flyable from a hover');
+  const end = trajectoryEndUs(plan.trajectory);
+  for (let t = 0; t <= end; t += 5_000) {
+    const s = sampleTrajectory(plan.trajectory, t)!;
+    assert.ok(accelerationFeasible(s.a_ned_mps2, defaultLimits), `acceleration at ${t} µs within limits`);
+    assert.ok(Math.hypot(...s.v_ned_mps) <= defaultLimits.maxSpeedMps + 1e-6);
+  }
+});
+
+test('the trajectory crosses each gate plane inside the opening, square-on', () => {
+  const gates = planGates(0, 3);
+  const plan = planThroughGates({ tUs: 0, p_ned_m: [0, 0, -1.5], v_ned_mps: [0, 0, 0], a_ned_mps2: [0, 0, 0] }, gates, params)!;
+  for (const [k, seg] of plan.trajectory.segments.entries()) {
+    const g = gates[k]!;
+    const atGate = sampleTrajectory(plan.trajectory, seg.t0Us + Math.round(seg.durationS * 1e6) - 1)!;
+    const off = atGate.p_ned_m.map((x, i) => x - g.p_ned_m[i]!) as Vec3;
+    assert.ok(Math.hypot(...off) < 0.05, `gate ${g.index}: passes within 5 cm of the centre`);
+    const v = atGate.v_ned_mps;
+    const along = (v[0] * g.n_ned[0] + v[1] * g.n_ned[1] + v[2] * g.n_ned[2]) / Math.hypot(...v);
+    assert.ok(along > 0.99, `gate ${g.index}: flown along its normal (cos ${along.toFixed(3)})`);
+  }
+});
+
+test('an impossible demand is refused rather than planned', () => {
+  // Arrive at a gate 1 m away at 14 m/s from a standstill while limited to a thrust-to-weight ratio of 1.05.
+  const weak = defaultPlannerParams({ ...defaultLimits, thrustToWeight: 1.05, maxSpeedMps: 30 });
+  weak.gateSpeedsMps = [14];
+  const plan = planThroughGates({ tUs: 0, p_ned_m: [0, 0, -2], v_ned_mps: [0, 0, 0], a_ned_mps2: [0, 0, 0] }, [{ index: 0, p_ned_m: [1, 0, -2], n_ned: [1, 0, 0] }], weak);
+  assert.equal(plan, null);
+});
+
+test('flying the whole AlphaPilot-like course by replanning gate by gate keeps a racing pace', () => {
+  const track = loadTrack(trackFile);
+  let state = { tUs: 0, p_ned_m: [0, 0, -1.5] as Vec3, v_ned_mps: [0, 0, 0] as Vec3, a_ned_mps2: [0, 0, 0] as Vec3 };
+  let pathLength = 0;
+  for (let i = 0; i < track.gates.length; i++) {
+    const plan = planThroughGates(state, planGates(i, 2), params);
+    assert.ok(plan, `plan from gate ${i}`);
+    const seg = plan.trajectory.segments[0]!;
+    const endUs = seg.t0Us + Math.round(seg.durationS * 1e6);
+    let prev = state.p_ned_m;
+    for (let t = state.tUs; t <= endUs; t += 10_000) {
+      const s = sampleTrajectory(plan.trajectory, t)!;
+      pathLength += Math.hypot(s.p_ned_m[0] - prev[0], s.p_ned_m[1] - prev[1], s.p_ned_m[2] - prev[2]);
+      prev = s.p_ned_m;
+    }
+    const s = sampleTrajectory(plan.trajectory, endUs - 1)!;
+    state = { tUs: endUs, p_ned_m: s.p_ned_m, v_ned_mps: s.v_ned_mps, a_ned_mps2: s.a_ned_mps2 };
+  }
+  const meanSpeed = pathLength / (state.tUs / 1e6);
+  assert.ok(meanSpeed > 6, `mean speed ${meanSpeed.toFixed(1)} m/s over ${(state.tUs / 1e6).toFixed(1)} s`);
+});
