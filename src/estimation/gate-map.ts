@@ -1,0 +1,180 @@
+import type { Quat, Vec3 } from '../core/messages.js';
+import type { Track } from '../planning/track.js';
+import { LinearKalman } from './kalman.js';
+
+/** A gate seen by perception, already in the odometry (flight controller's local NED) frame. */
+export interface GateSighting {
+  tUs: number;
+  p_odom_ned_m: Vec3;
+  /** 1-sigma position uncertainty of the sighting (m): grows with distance, shrinks when stereo agrees. */
+  sigmaM: number;
+}
+
+export interface MappedGate {
+  /** Index of the physical gate (entries flown twice via `sameAs` share one). */
+  physical: number;
+  ids: string[];
+  /** Where the gate is in the odometry frame, where setpoints live: world position plus drift. */
+  p_odom_ned_m: Vec3;
+  /** Where the gate is in the track's frame, refined by what was seen. */
+  p_world_ned_m: Vec3;
+  sigmaM: number;
+  sightings: number;
+}
+
+/** The gate map and the odometry's drift: published on `estimation/gate_map`. */
+export interface GateMapState {
+  tUs: number;
+  /** Odometry minus world: add it to a track position to get where the flight controller thinks it is (m). */
+  drift_ned_m: Vec3;
+  driftSigmaM: number;
+  gates: MappedGate[];
+  accepted: number;
+  rejected: number;
+}
+
+export interface GateMapParams {
+  /** How fast the odometry may drift: random-walk standard deviation per sqrt(second) (m/√s). */
+  driftRateMps: number;
+  /** Prior uncertainty of the drift at the start (m). */
+  initialDriftSigmaM: number;
+  /** Chi-square gate for 3 degrees of freedom: 11.34 keeps 99% of true sightings. */
+  gateChi2: number;
+  /** Floor under a track's stated uncertainty: the organisers' map is never exact (m). */
+  minGateSigmaM: number;
+}
+
+export const defaultGateMapParams: GateMapParams = { driftRateMps: 0.1, initialDriftSigmaM: 0.2, gateChi2: 11.34, minGateSigmaM: 0.05 };
+
+/**
+ * The gate map: one Kalman filter over the odometry drift d and every physical gate's world position g_i, observed
+ * as z = g_i + d. Joint estimation is what makes drift observable: gates the track places precisely pin d, gates
+ * placed loosely are refined, and a gate seen again after a lap corrects the drift accumulated in between.
+ * Association: each sighting goes to the gate with the smallest Mahalanobis distance, preferring the gate the race
+ * expects next when both fit; sightings that fit no gate are rejected as outliers and counted.
+ */
+export class GateMap {
+  private readonly kf: LinearKalman;
+  private readonly physicalOf: number[];
+  private readonly ids: string[][];
+  private lastUs: number | null = null;
+  private accepted = 0;
+  private rejected = 0;
+  private readonly sightings: number[];
+
+  constructor(
+    track: Track,
+    private readonly params: GateMapParams = defaultGateMapParams,
+  ) {
+    const firstIndexOf = new Map<string, number>();
+    this.physicalOf = [];
+    this.ids = [];
+    const x0: number[] = [0, 0, 0];
+    const P0: number[] = [params.initialDriftSigmaM ** 2, params.initialDriftSigmaM ** 2, params.initialDriftSigmaM ** 2];
+    for (const g of track.gates) {
+      const twin = g.sameAs !== undefined ? firstIndexOf.get(g.sameAs) : undefined;
+      if (twin !== undefined) {
+        this.physicalOf.push(twin);
+        this.ids[twin]!.push(g.id);
+        continue;
+      }
+      const k = this.ids.length;
+      firstIndexOf.set(g.id, k);
+      this.physicalOf.push(k);
+      this.ids.push([g.id]);
+      x0.push(...g.p_ned_m);
+      const s2 = Math.max(g.uncertaintyM, params.minGateSigmaM) ** 2;
+      P0.push(s2, s2, s2);
+    }
+    this.kf = new LinearKalman(x0, P0);
+    this.sightings = new Array<number>(this.ids.length).fill(0);
+  }
+
+  /** Physical gate index of a track entry. */
+  physicalIndex(trackIndex: number): number {
+    return this.physicalOf[trackIndex]!;
+  }
+
+  /** Lets time pass: the drift's uncertainty grows as a random walk. */
+  predict(tUs: number): void {
+    if (this.lastUs !== null && tUs > this.lastUs) {
+      const dt = (tUs - this.lastUs) / 1e6;
+      this.kf.addProcessNoise([0, 1, 2], this.params.driftRateMps ** 2 * dt);
+    }
+    if (this.lastUs === null || tUs > this.lastUs) this.lastUs = tUs;
+  }
+
+  /**
+   * Fuses one sighting. `expectedTrackIndex` is the gate the race flies to next (or null); returns the physical gate
+   * it was associated with, or null when rejected as an outlier.
+   */
+  observe(s: GateSighting, expectedTrackIndex: number | null): number | null {
+    this.predict(s.tUs);
+    const R = [s.sigmaM ** 2, 0, 0, 0, s.sigmaM ** 2, 0, 0, 0, s.sigmaM ** 2];
+    const expected = expectedTrackIndex === null ? null : this.physicalOf[expectedTrackIndex] ?? null;
+    let best: { k: number; d2: number } | null = null;
+    for (let k = 0; k < this.ids.length; k++) {
+      const { y, S } = this.kf.innovation([0, 3 + 3 * k], s.p_odom_ned_m, R);
+      const d2 = LinearKalman.mahalanobis2(y, S);
+      if (d2 > this.params.gateChi2) continue;
+      // The expected gate wins ties within a factor of two: overlapping gates are told apart by the race order.
+      const score = k === expected ? d2 / 2 : d2;
+      if (!best || score < best.d2) best = { k, d2: score };
+    }
+    if (!best) {
+      this.rejected++;
+      return null;
+    }
+    this.kf.update([0, 3 + 3 * best.k], s.p_odom_ned_m, R);
+    this.sightings[best.k]!++;
+    this.accepted++;
+    return best.k;
+  }
+
+  /** Where a track entry's gate is in the odometry frame now. */
+  gateInOdom(trackIndex: number): Vec3 {
+    const b = 3 + 3 * this.physicalOf[trackIndex]!;
+    const x = this.kf.x;
+    return [x[b]! + x[0]!, x[b + 1]! + x[1]!, x[b + 2]! + x[2]!];
+  }
+
+  drift(): Vec3 {
+    return [this.kf.x[0]!, this.kf.x[1]!, this.kf.x[2]!];
+  }
+
+  snapshot(tUs: number): GateMapState {
+    const x = this.kf.x;
+    const d = this.drift();
+    return {
+      tUs,
+      drift_ned_m: d,
+      driftSigmaM: this.kf.sigma(0),
+      gates: this.ids.map((ids, k) => {
+        const b = 3 + 3 * k;
+        const w: Vec3 = [x[b]!, x[b + 1]!, x[b + 2]!];
+        return { physical: k, ids, p_world_ned_m: w, p_odom_ned_m: [w[0] + d[0], w[1] + d[1], w[2] + d[2]], sigmaM: this.kf.sigma(b), sightings: this.sightings[k]! };
+      }),
+      accepted: this.accepted,
+      rejected: this.rejected,
+    };
+  }
+}
+
+/** A body-frame gate position into the odometry frame through the vehicle's reported pose. */
+export function bodyToOdom(p_body_m: Vec3, p_odom_ned_m: Vec3, q_ned_body: Quat): Vec3 {
+  const r = rotate(q_ned_body, p_body_m);
+  return [p_odom_ned_m[0] + r[0], p_odom_ned_m[1] + r[1], p_odom_ned_m[2] + r[2]];
+}
+
+export function rotate(q: Quat, v: Vec3): Vec3 {
+  const [w, x, y, z] = q;
+  // v' = v + 2w(u×v) + 2u×(u×v), u = (x, y, z)
+  const cx = y * v[2] - z * v[1];
+  const cy = z * v[0] - x * v[2];
+  const cz = x * v[1] - y * v[0];
+  return [
+    v[0] + 2 * (w * cx + y * cz - z * cy),
+    v[1] + 2 * (w * cy + z * cx - x * cz),
+    v[2] + 2 * (w * cz + x * cy - y * cx),
+  ];
+}
