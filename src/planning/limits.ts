@@ -30,3 +30,30 @@ export function accelerationFeasible(a: Vec3, lim: VehicleLimits): boolean {
   const tilt = Math.atan2(Math.hypot(fx, fy), -fz);
   return tilt <= (lim.maxTiltDeg * Math.PI) / 180;
 }
+
+/**
+ * The nearest flyable acceleration: the thrust vector shortened to the usable thrust and tilted back within the
+ * limit. A plan starts from the previous plan's state, whose acceleration can sit a hair past a limit between the
+ * samples the check looked at; starting from it unclamped would make every new plan infeasible at t = 0.
+ */
+export function clampAcceleration(a: Vec3, lim: VehicleLimits): Vec3 {
+  if (accelerationFeasible(a, lim)) return a;
+  let fx = a[0];
+  let fy = a[1];
+  let fz = Math.min(a[2] - GRAVITY_MPS2, -0.1 * GRAVITY_MPS2);
+  const maxTilt = (lim.maxTiltDeg * Math.PI) / 180;
+  const h = Math.hypot(fx, fy);
+  if (Math.atan2(h, -fz) > maxTilt) {
+    const k = (-fz * Math.tan(maxTilt)) / h;
+    fx *= k;
+    fy *= k;
+  }
+  const fmax = lim.thrustToWeight * GRAVITY_MPS2 * lim.thrustMargin * 0.999;
+  const f = Math.hypot(fx, fy, fz);
+  if (f > fmax) {
+    fx *= fmax / f;
+    fy *= fmax / f;
+    fz *= fmax / f;
+  }
+  return [fx, fy, fz + GRAVITY_MPS2];
+}

@@ -1,5 +1,5 @@
 import type { Vec3 } from '../core/messages.js';
-import { accelerationFeasible, type VehicleLimits } from './limits.js';
+import { accelerationFeasible, clampAcceleration, type VehicleLimits } from './limits.js';
 import { acceleration, quintic, velocity, type Quintic } from './quintic.js';
 import type { Segment, Trajectory } from './trajectory.js';
 
@@ -52,7 +52,9 @@ export interface PlanResult {
  */
 export function planThroughGates(start: PlanStart, gates: PlanGate[], params: PlannerParams, exitTurnRad = 0): PlanResult | null {
   if (gates.length === 0) return null;
+  start = { ...start, a_ned_mps2: clampAcceleration(start.a_ned_mps2, params.limits) };
   const speeds = params.gateSpeedsMps;
+  const speedsDesc = [...speeds].sort((a, b) => b - a);
   const lastCap = turnSpeedCap(exitTurnRad, params.limits.maxSpeedMps, speeds);
   let best: { total: number; durations: number[]; combo: number[] } | null = null;
   let evaluations = 0;
@@ -64,8 +66,9 @@ export function planThroughGates(start: PlanStart, gates: PlanGate[], params: Pl
       return;
     }
     const g = gates[k]!;
-    for (let s = speeds.length - 1; s >= 0; s--) {
-      const speed = speeds[s]!;
+    // Close to the next gate the vehicle cannot change speed much any more: its current speed is always a candidate.
+    const candidates = k === 0 ? [...new Set([...speeds, Math.min(params.limits.maxSpeedMps, norm(start.v_ned_mps))])].sort((a, b) => b - a) : speedsDesc;
+    for (const speed of candidates) {
       if (k === gates.length - 1 && speed > lastCap) continue;
       const to: PlanStart3 = { p: g.p_ned_m, v: scale(g.n_ned, speed), a: [0, 0, 0] };
       const found = minimumDuration(from, to, params);
@@ -158,6 +161,10 @@ function minimumDuration(from: PlanStart3, to: PlanStart3, params: PlannerParams
 function turnSpeedCap(turnRad: number, vmax: number, speeds: number[]): number {
   const frac = Math.max(0.25, Math.cos(Math.min(Math.abs(turnRad), Math.PI) / 2));
   return Math.max(speeds[0] ?? 0, vmax * frac);
+}
+
+function norm(v: Vec3): number {
+  return Math.hypot(v[0], v[1], v[2]);
 }
 
 function scale(v: Vec3, s: number): Vec3 {

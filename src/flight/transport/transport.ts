@@ -31,3 +31,55 @@ export interface ByteTransport {
   onStatus(handler: (status: TransportStatus) => void): void;
   close(): Promise<void>;
 }
+
+/**
+ * The bookkeeping every transport shares: handler lists, counters and the last status (repeated to a handler that
+ * subscribes late, so a status reported during start() is not lost). A handler that throws is the caller's bug; it
+ * must not kill the socket's event loop, so it is caught and reported through `onHandlerError`.
+ */
+export abstract class TransportBase implements ByteTransport {
+  abstract readonly name: string;
+  readonly stats: TransportStats = { bytesIn: 0, bytesOut: 0, bytesDropped: 0, reconnects: 0 };
+  private readonly dataHandlers: Array<(chunk: Buffer) => void> = [];
+  private readonly statusHandlers: Array<(status: TransportStatus) => void> = [];
+  private lastStatus: TransportStatus | null = null;
+  /** Where a throwing handler is reported; by default it is rethrown on a later turn (an uncaught error). */
+  onHandlerError: (err: unknown) => void = (err) => queueMicrotask(() => { throw err; });
+
+  abstract start(): Promise<void>;
+  abstract send(bytes: Uint8Array): void;
+  abstract close(): Promise<void>;
+
+  onData(handler: (chunk: Buffer) => void): void {
+    this.dataHandlers.push(handler);
+  }
+
+  onStatus(handler: (status: TransportStatus) => void): void {
+    this.statusHandlers.push(handler);
+    if (this.lastStatus) this.call(handler, this.lastStatus);
+  }
+
+  /** The most recent status, or null before the first. */
+  get status(): TransportStatus | null {
+    return this.lastStatus;
+  }
+
+  protected emitData(chunk: Buffer): void {
+    this.stats.bytesIn += chunk.length;
+    for (const h of this.dataHandlers) this.call(h, chunk);
+  }
+
+  protected emitStatus(connected: boolean, reason: string): void {
+    const status = { connected, reason };
+    this.lastStatus = status;
+    for (const h of this.statusHandlers) this.call(h, status);
+  }
+
+  private call<T>(handler: (arg: T) => void, arg: T): void {
+    try {
+      handler(arg);
+    } catch (err) {
+      this.onHandlerError(err);
+    }
+  }
+}

@@ -1,0 +1,235 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { McapStreamReader, type McapTypes } from '@mcap/core';
+import * as zstd from '@foxglove/wasm-zstd';
+import { InputError } from '../core/errors.js';
+import { LOG_METADATA_NAME, LOG_PROFILE, LOG_VERSION } from './mcap-writer.js';
+import { decodeJson, type JsonSchema } from './schemas.js';
+
+const MCAP_MAGIC = Buffer.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
+const READ_SIZE = 1 << 20;
+
+/** How a log ended: a complete file, one cut short (power loss, kill -9), or damaged bytes at an offset. */
+export type LogEnding =
+  | { kind: 'clean' }
+  | { kind: 'truncated'; atOffset: number }
+  | { kind: 'corrupt'; atOffset: number; message: string };
+
+export interface LogChannel {
+  id: number;
+  topic: string;
+  schemaName: string;
+  schemaEncoding: string;
+  messageEncoding: string;
+  /** The channel's JSON Schema when it has one (encoding jsonschema), else null. */
+  schema: JsonSchema | null;
+  count: number;
+}
+
+export interface LogInfo {
+  file: string;
+  fileBytes: number;
+  /** Bytes up to the end of the last record read completely: everything before it is usable. */
+  intactBytes: number;
+  header: McapTypes.Header | null;
+  /** Our metadata record (log version, clock), or null for a foreign MCAP. */
+  meta: Record<string, string> | null;
+  /** A racepilot log (profile and metadata), as opposed to another program's MCAP. */
+  ours: boolean;
+  logVersion: number | null;
+  channels: LogChannel[];
+  messages: number;
+  chunks: number;
+  startNs: bigint | null;
+  endNs: bigint | null;
+  ending: LogEnding;
+}
+
+export interface LogMessage {
+  topic: string;
+  channel: LogChannel;
+  sequence: number;
+  logTimeNs: bigint;
+  publishTimeNs: bigint;
+  data: Uint8Array;
+}
+
+/** zstd is WebAssembly: await this once before reading compressed logs. */
+export function readerReady(): Promise<boolean> {
+  return zstd.isLoaded;
+}
+
+/**
+ * Reads a log front to back with @mcap/core's streaming reader, so that a file without its summary (cut short)
+ * yields every message up to the last complete chunk, and damage stops the read at its offset instead of losing
+ * the whole file. Never throws for a damaged racepilot log: the damage is in `ending`. Throws InputError for a file
+ * that is not MCAP at all, or that cannot be opened. Yields messages; returns the LogInfo.
+ */
+export function* iterateLog(file: string): Generator<LogMessage, LogInfo, void> {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? 'file not found' : `cannot open (${code ?? String(err)})`, file, { cause: err });
+  }
+  try {
+    const fileBytes = fstatSync(fd).size;
+    const head = Buffer.alloc(8);
+    const got = readSync(fd, head, 0, 8, 0);
+    if (got < 8 || !head.equals(MCAP_MAGIC)) {
+      const what = got === 0 ? 'the file is empty' : `it starts with ${JSON.stringify(head.subarray(0, got).toString('latin1'))}`;
+      throw new InputError(`not an MCAP log (${what}; a racepilot log starts with the MCAP magic "\\x89MCAP0")`, file);
+    }
+    const info: LogInfo = {
+      file,
+      fileBytes,
+      intactBytes: 0,
+      header: null,
+      meta: null,
+      ours: false,
+      logVersion: null,
+      channels: [],
+      messages: 0,
+      chunks: 0,
+      startNs: null,
+      endNs: null,
+      ending: { kind: 'truncated', atOffset: 0 },
+    };
+    const reader = new McapStreamReader({
+      includeChunks: true,
+      decompressHandlers: { zstd: (buf, size) => zstd.decompress(buf, Number(size)) },
+      validateCrcs: true,
+    });
+    const channels = new Map<number, LogChannel>();
+    const schemas = new Map<number, McapTypes.Schema>();
+    const buf = Buffer.alloc(READ_SIZE);
+    let appended = 0;
+    let eof = false;
+    // A chunk's damage shows when its contents are read, just after the chunk record itself: blame its start.
+    let chunkStart: number | null = null;
+    for (;;) {
+      let rec: McapTypes.TypedMcapRecord | undefined;
+      const before = appended - reader.bytesRemaining();
+      try {
+        rec = reader.nextRecord();
+      } catch (err) {
+        info.ending = { kind: 'corrupt', atOffset: chunkStart ?? before, message: (err as Error).message };
+        break;
+      }
+      if (rec === undefined) {
+        if (reader.done()) {
+          info.ending = { kind: 'clean' };
+          info.intactBytes = fileBytes;
+          break;
+        }
+        if (eof) {
+          info.ending = { kind: 'truncated', atOffset: info.intactBytes };
+          break;
+        }
+        const n = readSync(fd, buf, 0, READ_SIZE, appended);
+        if (n === 0) eof = true;
+        else {
+          reader.append(buf.subarray(0, n));
+          appended += n;
+        }
+        continue;
+      }
+      // Chunk records come before their contents: the chunk is intact once its messages follow, so count the chunk's
+      // end as intact at its first content record, or now if it is empty.
+      if (rec.type !== 'Chunk') info.intactBytes = appended - reader.bytesRemaining();
+      chunkStart = rec.type === 'Chunk' ? before : null;
+      switch (rec.type) {
+        case 'Header':
+          info.header = rec;
+          break;
+        case 'Metadata':
+          if (rec.name === LOG_METADATA_NAME && !info.meta) {
+            info.meta = Object.fromEntries(rec.metadata);
+            const v = Number(info.meta.logVersion);
+            info.logVersion = Number.isFinite(v) ? v : null;
+          }
+          break;
+        case 'Chunk':
+          info.chunks++;
+          break;
+        case 'Schema':
+          schemas.set(rec.id, rec);
+          break;
+        case 'Channel':
+          if (!channels.has(rec.id)) {
+            const schema = schemas.get(rec.schemaId);
+            const ch: LogChannel = {
+              id: rec.id,
+              topic: rec.topic,
+              schemaName: schema?.name ?? '',
+              schemaEncoding: schema?.encoding ?? '',
+              messageEncoding: rec.messageEncoding,
+              schema: schema?.encoding === 'jsonschema' ? parseSchema(schema.data) : null,
+              count: 0,
+            };
+            channels.set(rec.id, ch);
+            info.channels.push(ch);
+          }
+          break;
+        case 'Message': {
+          const ch = channels.get(rec.channelId)!;
+          ch.count++;
+          info.messages++;
+          if (info.startNs === null || rec.logTime < info.startNs) info.startNs = rec.logTime;
+          if (info.endNs === null || rec.logTime > info.endNs) info.endNs = rec.logTime;
+          yield { topic: ch.topic, channel: ch, sequence: rec.sequence, logTimeNs: rec.logTime, publishTimeNs: rec.publishTime, data: rec.data };
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    info.ours = info.header?.profile === LOG_PROFILE && info.meta !== null;
+    return info;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a whole log for its summary (counts, span, ending), discarding messages. */
+export async function readLogInfo(file: string): Promise<LogInfo> {
+  await readerReady();
+  const it = iterateLog(file);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Throws a clear InputError unless this is a racepilot log of a version this build can replay. */
+export function checkReplayable(info: LogInfo): void {
+  if (!info.ours) {
+    const h = info.header;
+    throw new InputError(
+      `not a racepilot log (MCAP profile ${JSON.stringify(h?.profile ?? '')}, library ${JSON.stringify(h?.library ?? '')}); ` +
+        'log-info can list its channels, replay needs a log recorded by racepilot',
+      info.file,
+    );
+  }
+  if (info.logVersion === null || info.logVersion > LOG_VERSION) {
+    throw new InputError(
+      `log format version ${info.meta?.logVersion ?? '(missing)'} is newer than this racepilot reads (${LOG_VERSION}); replay it with the racepilot that recorded it`,
+      info.file,
+    );
+  }
+}
+
+/** Decodes one of our JSON messages into its typed topic message (bytes fields revived). */
+export function decodeMessage(m: LogMessage): unknown {
+  const text = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8');
+  return decodeJson(text, m.channel.schema ?? {});
+}
+
+function parseSchema(data: Uint8Array): JsonSchema | null {
+  try {
+    const s = JSON.parse(Buffer.from(data).toString('utf8')) as unknown;
+    return s && typeof s === 'object' ? (s as JsonSchema) : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,39 @@
+import type { RecordingConfig } from '../core/config/recording.js';
+
+/** Messages between the recorder (event loop side) and its worker. Structured-cloned, so plain data only. */
+export interface RecordItem {
+  topic: string;
+  /** Time the recorder saw it, on the pipeline's clock (µs). */
+  tUs: number;
+  msg: unknown;
+}
+
+export type ToWorker =
+  | {
+      type: 'start';
+      /** Files are `${basePath}-000.mcap`, `-001`, ... */
+      basePath: string;
+      config: RecordingConfig;
+      clockKind: 'wall' | 'sim' | 'log';
+      /** Added to clock times to get UNIX time for the log (0 for sim and log clocks). */
+      unixOffsetUs: number;
+      /** Extra key/values for the log's metadata record (e.g. the command line, the config file). */
+      metadata: Record<string, string>;
+    }
+  | { type: 'batch'; items: RecordItem[] }
+  | { type: 'stop' };
+
+export interface RecordingSummary {
+  files: string[];
+  messages: number;
+  bytes: number;
+  droppedImages: number;
+  droppedAll: number;
+  /** Why recording ended early (disk full, write error), or null. */
+  abortedReason: string | null;
+}
+
+export type FromWorker =
+  | { type: 'note'; severity: 'info' | 'warning' | 'error'; message: string }
+  | { type: 'file'; path: string }
+  | { type: 'stopped'; summary: RecordingSummary };

@@ -1,0 +1,92 @@
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { TopicBus } from '../core/bus.js';
+import type { Clock } from '../core/clock.js';
+import type { RecordingConfig } from '../core/config/recording.js';
+import type { Logger } from '../core/logger.js';
+import type { Topics } from '../core/messages.js';
+import type { FromWorker, RecordItem, RecordingSummary, ToWorker } from './recorder-protocol.js';
+
+export type { RecordingSummary } from './recorder-protocol.js';
+
+export interface RecordingOptions {
+  /** Files become `${basePath}-000.mcap`, ...; default `<config.dir>/racepilot-<UTC date-time>`. */
+  basePath?: string;
+  log?: Logger;
+  metadata?: Record<string, string>;
+}
+
+export interface Recording {
+  /** Files opened so far (rotation adds more). */
+  readonly files: string[];
+  /** Stops recording, closes the file cleanly (summary, footer) and ends the worker. */
+  stop(): Promise<RecordingSummary>;
+}
+
+/**
+ * Records every bus topic to MCAP. On the event loop this only copies each message into a batch and posts the batch
+ * to the recorder worker once per turn of the loop; everything else happens there (see recorder-worker.ts).
+ */
+export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: RecordingConfig, opts: RecordingOptions = {}): Recording {
+  // No inherited execArgv: under `node -e SCRIPT` the worker would otherwise get the -e and run SCRIPT, not itself.
+  const worker = new Worker(new URL('./recorder-worker.js', import.meta.url), { execArgv: [] });
+  const files: string[] = [];
+  let batch: RecordItem[] = [];
+  let scheduled = false;
+  let stopping: Promise<RecordingSummary> | null = null;
+  let resolveStopped: (s: RecordingSummary) => void = () => {};
+  let rejectStopped: (e: Error) => void = () => {};
+
+  const toWorker = (m: ToWorker) => worker.postMessage(m);
+  const flushBatch = () => {
+    scheduled = false;
+    if (batch.length === 0) return;
+    toWorker({ type: 'batch', items: batch });
+    batch = [];
+  };
+
+  worker.on('message', (m: FromWorker) => {
+    if (m.type === 'file') files.push(m.path);
+    else if (m.type === 'note') {
+      const level = m.severity === 'error' ? 'error' : m.severity === 'warning' ? 'warn' : 'info';
+      opts.log?.[level]({ module: 'recording' }, m.message);
+    } else if (m.type === 'stopped') resolveStopped(m.summary);
+  });
+  worker.on('error', (err) => {
+    opts.log?.error({ module: 'recording', err }, 'recorder worker failed');
+    rejectStopped(err);
+  });
+  worker.on('exit', (code) => {
+    if (code !== 0) rejectStopped(new Error(`recorder worker exited with code ${code}`));
+  });
+  // The recorder must not keep a finished daemon alive on its own.
+  worker.unref();
+
+  const unixOffsetUs = clock.kind === 'wall' ? Math.round(performance.timeOrigin * 1000) : 0;
+  const basePath = opts.basePath ?? join(config.dir, `racepilot-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
+  toWorker({ type: 'start', basePath, config, clockKind: clock.kind, unixOffsetUs, metadata: opts.metadata ?? {} });
+
+  const unsubscribe = bus.subscribeAll((topic, msg) => {
+    batch.push({ topic: topic as string, tUs: clock.nowUs(), msg });
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flushBatch);
+    }
+  });
+
+  return {
+    files,
+    stop() {
+      if (stopping) return stopping;
+      unsubscribe();
+      flushBatch();
+      stopping = new Promise<RecordingSummary>((resolve, reject) => {
+        resolveStopped = resolve;
+        rejectStopped = reject;
+      }).finally(() => void worker.terminate());
+      worker.ref();
+      toWorker({ type: 'stop' });
+      return stopping;
+    },
+  };
+}

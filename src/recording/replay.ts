@@ -1,0 +1,127 @@
+import { TopicBus } from '../core/bus.js';
+import { ManualClock } from '../core/clock.js';
+import type { TopicName, Topics } from '../core/messages.js';
+import { checkReplayable, decodeMessage, iterateLog, readerReady, type LogEnding, type LogMessage } from './mcap-reader.js';
+import { compareMessages, type Divergence } from './replay-compare.js';
+
+export type { Divergence } from './replay-compare.js';
+
+/**
+ * A piece of the core pipeline that replay drives: it consumes recorded input topics and produces output topics
+ * that are compared with the recorded ones. Today: the flight controller's state (fc-replay-stage.ts); perception
+ * and planning plug in the same way, by topic, as they arrive.
+ */
+export interface ReplayStage {
+  name: string;
+  inputs: { topic: TopicName; accept?: (msg: unknown) => boolean }[];
+  outputs: TopicName[];
+  /** Subscribes to the bus, may set timers on the (log) clock; returns the detach function. */
+  attach(ctx: { bus: TopicBus<Topics>; clock: ManualClock }): () => void;
+}
+
+export interface ReplayOptions {
+  stages: ReplayStage[];
+  /** Seconds from the log's first message: inputs before `from` are fed at full speed and not compared. */
+  fromS?: number;
+  toS?: number;
+  /** Real-time factor (1 = as recorded), or 'max'. */
+  speed?: number | 'max';
+  /** Time fields (tUs, tSampleUs, lastHeartbeatUs) may differ by this much: cadence timers start at another phase. */
+  timeToleranceUs?: number;
+  maxDivergences?: number;
+  onProgress?: (fraction: number, logS: number) => void;
+  /** Sleeps for paced replay (injected so tests never wait). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface TopicComparison {
+  recorded: number;
+  produced: number;
+  matched: number;
+  diverged: number;
+}
+
+export interface ReplayResult {
+  file: string;
+  ending: LogEnding;
+  inputsFed: number;
+  /** Log time covered by the comparison (s). */
+  spanS: number;
+  wallS: number;
+  topics: Record<string, TopicComparison>;
+  divergences: Divergence[];
+  ok: boolean;
+}
+
+/** Feeds a log's recorded inputs through the stages on the log clock and compares what they produce. */
+export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayResult> {
+  await readerReady();
+  const speed = o.speed ?? 'max';
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const inputs = new Map<string, ((m: unknown) => boolean)[]>();
+  for (const s of o.stages) for (const i of s.inputs) inputs.set(i.topic, [...(inputs.get(i.topic) ?? []), i.accept ?? (() => true)]);
+  const outputs = new Set<string>(o.stages.flatMap((s) => s.outputs));
+  const cmp = compareMessages({ timeToleranceUs: o.timeToleranceUs ?? 100_000, maxDivergences: o.maxDivergences ?? 20 });
+
+  // First pass (cheap: no decoding) for the header, version and time span; a foreign or newer log stops here.
+  const first = iterateLog(file);
+  let r = first.next();
+  while (!r.done) r = first.next();
+  const info = r.value;
+  checkReplayable(info);
+  const offsetUs = Number(info.meta?.unixOffsetUs ?? 0);
+  const startUs = info.startNs === null ? 0 : Number(info.startNs / 1000n) - offsetUs;
+  const endUs = info.endNs === null ? 0 : Number(info.endNs / 1000n) - offsetUs;
+  const fromUs = startUs + (o.fromS ?? 0) * 1e6;
+  const toUs = o.toS === undefined ? endUs : startUs + o.toS * 1e6;
+
+  const bus = new TopicBus<Topics>();
+  const clock = new ManualClock('log', startUs);
+  let comparing = false;
+  bus.subscribeAll((topic, msg) => {
+    if (comparing && outputs.has(topic as string)) cmp.produced(topic as string, msg);
+  });
+  const detach = o.stages.map((s) => s.attach({ bus, clock }));
+
+  const wall0 = performance.now();
+  let inputsFed = 0;
+  let lastProgress = -1;
+  const it = iterateLog(file);
+  for (let m = it.next(); !m.done; m = it.next()) {
+    const rec: LogMessage = m.value;
+    const tUs = Number(rec.logTimeNs / 1000n) - offsetUs;
+    if (tUs > toUs) break;
+    const accepts = inputs.get(rec.topic);
+    const compared = outputs.has(rec.topic);
+    if (!accepts && !compared) continue;
+    if (!comparing && tUs >= fromUs) comparing = true;
+    if (comparing && speed !== 'max') {
+      const aheadMs = (tUs - fromUs) / 1000 / speed - (performance.now() - wall0);
+      if (aheadMs > 2) await sleep(aheadMs);
+    }
+    clock.advanceTo(Math.max(tUs, clock.nowUs()));
+    const msg = decodeMessage(rec);
+    if (compared && comparing) cmp.recorded(rec.topic, msg);
+    if (accepts && accepts.some((a) => a(msg))) {
+      bus.publish(rec.topic as TopicName, msg as never);
+      inputsFed++;
+    }
+    const progress = Math.floor(((tUs - startUs) / Math.max(1, endUs - startUs)) * 100);
+    if (progress !== lastProgress) {
+      lastProgress = progress;
+      o.onProgress?.(progress / 100, (tUs - startUs) / 1e6);
+    }
+  }
+  for (const d of detach) d();
+  const summary = cmp.finish();
+  return {
+    file,
+    ending: info.ending,
+    inputsFed,
+    spanS: Math.max(0, Math.min(toUs, endUs) - fromUs) / 1e6,
+    wallS: (performance.now() - wall0) / 1000,
+    topics: summary.topics,
+    divergences: summary.divergences,
+    ok: summary.divergences.length === 0,
+  };
+}
