@@ -15,8 +15,14 @@ const commands: Record<string, CommandEntry> = {
   'sim-fc': { summary: 'run the simulated PX4 flight controller on UDP (as PX4 SITL: 127.0.0.1:14580 → 14540)', load: () => import('./sim-fc.js') },
   'fly-demo': { summary: 'fly the simulated flight controller through a few setpoints and print what happened', load: () => import('./fly-demo.js') },
   run: { summary: 'the daemon: connect to the flight controller, stream setpoints when allowed', load: () => import('./run.js') },
+  'log-info': { summary: 'summarise an MCAP flight log: channels, counts, span, how much is intact and how it ended', load: () => import('./log-info.js') },
+  replay: { summary: 'replay a flight log through the pipeline and compare with what was recorded', load: () => import('./replay.js') },
   'tlog-info': { summary: 'summarise a .tlog or raw MAVLink capture', load: () => import('./tlog-info.js') },
   bench: { summary: 'benchmarks: link', load: () => import('./bench.js') },
+  dataset: { summary: 'render a gate training set (images, frame masks, corners.csv) like ../shared/data/gates/airr-onboard', load: () => import('./dataset.js') },
+  tail: { summary: "follow a daemon's live telemetry: status line and events (JSON lines when piped)", load: () => import('./tail.js') },
+  'bench-camera': { summary: 'camera ingest frames/s for four rigs through gst-launch-1.0 (also reachable as bench camera)', load: () => import('./bench-camera.js') },
+  eval: { summary: 'gate detector accuracy (AlphaPilot AP, polygon IoU) on labelled images', load: () => import('./eval.js') },
 };
 
 export function usage(): string {

@@ -1,0 +1,117 @@
+import dgram from 'node:dgram';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { common, minimal } from 'mavlink-mappings';
+import { TopicBus } from '../core/bus.js';
+import { WallClock } from '../core/clock.js';
+import { configWith } from '../core/config/load.js';
+import { UsageError } from '../core/errors.js';
+import type { Topics } from '../core/messages.js';
+import { FlightLink } from '../flight/flight-link.js';
+import { decode, MavlinkEncoder } from '../flight/mavlink/codec.js';
+import { MavlinkParser } from '../flight/mavlink/parser.js';
+import { pointSample } from '../flight/setpoint.js';
+import { UdpTransport } from '../flight/transport/udp.js';
+
+const USAGE = `usage: racepilot bench link [--json] [--seconds N] [--rate HZ] [--busy N]
+
+Streams setpoints at the configured rate (default 50 Hz) from the daemon's FlightLink over UDP loopback to a minimal
+autopilot peer (heartbeats in OFFBOARD, ACKs every command) while N worker threads spin (default: one per core),
+and reports the interval between setpoints as the peer receives them: p50, p99, max. Target: p99 < 22 ms and no gap
+over 50 ms at 50 Hz.
+`;
+
+export interface LinkBenchResult {
+  seconds: number;
+  rateHz: number;
+  busyWorkers: number;
+  setpoints: number;
+  intervalMs: { p50: number; p99: number; max: number; mean: number };
+  gapsOver50ms: number;
+  targetMet: boolean;
+}
+
+export async function benchLink(seconds: number, rateHz: number, busy: number): Promise<LinkBenchResult> {
+  const workers = Array.from({ length: busy }, () => new Worker('for (;;) { Math.sqrt(Math.random()); }', { eval: true }));
+  const peer = dgram.createSocket('udp4');
+  await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+  const peerPort = (peer.address() as { port: number }).port;
+  const parser = new MavlinkParser();
+  const enc = new MavlinkEncoder(1, 1);
+  const arrivals: number[] = [];
+  let daemon: { address: string; port: number } | null = null;
+  const send = (m: Parameters<MavlinkEncoder['encode']>[0]) => daemon && peer.send(enc.encode(m), daemon.port, daemon.address);
+  peer.on('message', (msg, rinfo) => {
+    const t = performance.now();
+    daemon = { address: rinfo.address, port: rinfo.port };
+    for (const pkt of parser.push(msg)) {
+      if (pkt.msgid === common.SetPositionTargetLocalNed.MSG_ID) arrivals.push(t);
+      else if (pkt.msgid === common.CommandLong.MSG_ID) {
+        const c = decode(pkt) as common.CommandLong;
+        const ack = new common.CommandAck();
+        Object.assign(ack, { command: c.command, result: common.MavResult.ACCEPTED, progress: 0, resultParam2: 0, targetSystem: pkt.sysid, targetComponent: pkt.compid });
+        send(ack);
+      }
+    }
+  });
+  const hbTimer = setInterval(() => {
+    const hb = new minimal.Heartbeat();
+    Object.assign(hb, { type: minimal.MavType.QUADROTOR, autopilot: minimal.MavAutopilot.PX4, baseMode: 1 | 128, customMode: 6 << 16, systemStatus: minimal.MavState.ACTIVE, mavlinkVersion: 3 });
+    send(hb);
+  }, 200);
+
+  const clock = new WallClock();
+  const config = configWith({ flight: { transport: { kind: 'udp', bindHost: '127.0.0.1', peerHost: '127.0.0.1', peerPort }, setpointRateHz: rateHz, allowArm: true, allowOffboard: true } }).flight;
+  const link = new FlightLink({ transport: new UdpTransport({ bindHost: '127.0.0.1', bindPort: 0, peerHost: '127.0.0.1', peerPort }), clock, bus: new TopicBus<Topics>(), config });
+  link.setSource({ sample: () => pointSample([0, 0, -2]) });
+  await link.start();
+  link.requestStart();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await link.close();
+  clearInterval(hbTimer);
+  peer.close();
+  await Promise.all(workers.map((w) => w.terminate()));
+
+  // The first second is the link coming up; measure the steady stream after it.
+  const t0 = arrivals[0] ?? 0;
+  const steady = arrivals.filter((t) => t - t0 >= 1000);
+  const iv = steady.slice(1).map((t, i) => t - steady[i]!);
+  if (iv.length < 10) throw new UsageError(`bench link: only ${steady.length} setpoints arrived; the link did not stream`);
+  const sorted = [...iv].sort((a, b) => a - b);
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  const intervalMs = { p50: r3(q(0.5)), p99: r3(q(0.99)), max: r3(sorted.at(-1)!), mean: r3(iv.reduce((a, b) => a + b, 0) / iv.length) };
+  const gapsOver50ms = iv.filter((x) => x > 50).length;
+  return { seconds, rateHz, busyWorkers: busy, setpoints: steady.length, intervalMs, gapsOver50ms, targetMet: intervalMs.p99 < 22 && gapsOver50ms === 0 };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '50' }, busy: { type: 'string' }, help: { type: 'boolean', default: false } } }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const seconds = Number(values.seconds);
+  const rate = Number(values.rate);
+  const busy = values.busy === undefined ? availableParallelism() : Number(values.busy);
+  if (!(seconds >= 2)) throw new UsageError('--seconds: expected a number ≥ 2');
+  if (!(rate >= 5 && rate <= 250)) throw new UsageError('--rate: expected 5..250 Hz');
+  if (!(Number.isInteger(busy) && busy >= 0 && busy <= 64)) throw new UsageError('--busy: expected an integer 0..64');
+  const r = await benchLink(seconds, rate, busy);
+  if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else {
+    const i = r.intervalMs;
+    process.stdout.write(
+      `bench link: ${r.setpoints} setpoints at ${r.rateHz} Hz over UDP loopback, ${r.busyWorkers} busy worker threads, ${r.seconds} s\n` +
+        `  interval p50 ${i.p50} ms, p99 ${i.p99} ms, max ${i.max} ms, mean ${i.mean} ms; gaps > 50 ms: ${r.gapsOver50ms}\n` +
+        `  target (p99 < 22 ms, no gap > 50 ms): ${r.targetMet ? 'met' : 'NOT met'}\n`,
+    );
+  }
+  return 0;
+}

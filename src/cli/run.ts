@@ -1,0 +1,131 @@
+import { parseArgs } from 'node:util';
+import { TopicBus } from '../core/bus.js';
+import { WallClock } from '../core/clock.js';
+import { loadConfig } from '../core/config/load.js';
+import { LinkError, UsageError } from '../core/errors.js';
+import { createLogger, flushLogger, type Logger } from '../core/logger.js';
+import type { Topics } from '../core/messages.js';
+import { FlightLink } from '../flight/flight-link.js';
+import { createFlightTransport } from '../flight/transport/create.js';
+
+const USAGE = `usage: racepilot run --config FILE [--start] [--link-timeout S]
+
+The daemon: connects to the flight controller named in the configuration (flight.transport) and reports its state.
+With --start, and only if the configuration has flight.allowOffboard (and flight.allowArm to arm by itself), it
+takes control in OFFBOARD (PX4) or GUIDED (ArduPilot) and streams setpoints. SIGINT/SIGTERM: land what it controls,
+stop streaming, exit.
+
+  --config FILE      configuration (JSON), e.g. config/racepilot.json
+  --start            the start signal (otherwise: monitor only)
+  --link-timeout S   give up when no autopilot heartbeat arrives within S seconds (default 10)
+  --help             this text
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        start: { type: 'boolean', default: false },
+        'link-timeout': { type: 'string', default: '10' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!values.config) throw new UsageError(`--config FILE is required\n\n${USAGE}`);
+  const linkTimeoutS = Number(values['link-timeout']);
+  if (!(linkTimeoutS > 0)) throw new UsageError(`--link-timeout: expected a positive number of seconds, got "${values['link-timeout']}"`);
+
+  const config = loadConfig(values.config); // ConfigError (exit 78) names the file and field
+  const log = createLogger({ level: config.log.level, format: config.log.format });
+  const clock = new WallClock();
+  const bus = new TopicBus<Topics>();
+  const transport = createFlightTransport(config.flight);
+  const link = new FlightLink({ transport, clock, bus, config: config.flight, log });
+  const f = config.flight;
+
+  const monitorOnly = !values.start || !f.allowOffboard;
+  log.info(
+    { transport: transport.name, allowArm: f.allowArm, allowOffboard: f.allowOffboard, start: values.start },
+    monitorOnly
+      ? `monitoring only: ${!values.start ? 'no --start given' : 'flight.allowOffboard is false'}`
+      : `will take control on link-up${f.allowArm ? ' and arm' : ' (the pilot must arm: flight.allowArm is false)'}`,
+  );
+  bus.subscribe('fc/status', (s) =>
+    log.info({ mode: s.mode, armed: s.armed, linkUp: s.linkUp, autopilot: s.autopilot, batteryV: s.batteryV }, 'flight controller status'),
+  );
+
+  try {
+    await link.start();
+  } catch (err) {
+    await link.close().catch(() => undefined);
+    flushLogger(log);
+    throw err;
+  }
+  if (values.start) link.requestStart();
+
+  const timers: { cancel(): void }[] = [];
+  const signalHandlers: [NodeJS.Signals, () => void][] = [];
+  const outcome = await new Promise<{ code: number; why: string; error?: LinkError }>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      const h = () => resolve({ code: 0, why: `${sig} received` });
+      signalHandlers.push([sig, h]);
+      process.once(sig, h);
+    }
+    timers.push(
+      clock.after(linkTimeoutS * 1e6, () => {
+        if (link.status.lastHeartbeatUs === null) {
+          resolve({ code: 69, why: 'no link', error: new LinkError(noLinkReason(link, linkTimeoutS), transport.name) });
+        }
+      }),
+    );
+    timers.push(
+      clock.every(100_000, () => {
+        if (link.controlState === 'failed') {
+          resolve({ code: 1, why: 'control failed', error: new LinkError('cannot go on: the control failed (see the events above)', transport.name) });
+        }
+      }),
+    );
+  });
+  for (const t of timers) t.cancel();
+  for (const [sig, h] of signalHandlers) process.off(sig, h);
+
+  const final = await shutdown(link, log, outcome.why);
+  if (outcome.error) {
+    log.error({ controlState: final }, outcome.error.message);
+    flushLogger(log);
+    throw outcome.error;
+  }
+  flushLogger(log);
+  return outcome.code;
+}
+
+/** Lands what we control (never leaves a vehicle armed by us without a land), stops the stream, closes the link. */
+async function shutdown(link: FlightLink, log: Logger, why: string): Promise<string> {
+  log.info({ controlState: link.controlState }, `stopping: ${why}`);
+  const state = await link.stop();
+  await link.close();
+  log.info({ controlState: state, armed: link.status.armed }, 'stopped');
+  return state;
+}
+
+/** Why no autopilot was heard, in words a person can act on. */
+function noLinkReason(link: FlightLink, timeoutS: number): string {
+  const ps = link.parserStats;
+  const ts = link.transportStatus;
+  const base = `no heartbeat from an autopilot within ${timeoutS} s`;
+  if (ps.bytesIn === 0) return `${base}: nothing received${ts ? ` (${ts.reason})` : ''}; check the device, cable, address and port`;
+  if (ps.packets === 0) {
+    return `${base}: ${ps.bytesIn} bytes received but not one valid MAVLink packet (${ps.badCrc} failed CRC, ${ps.junkBytes} junk bytes): wrong baud rate, or not a MAVLink port?`;
+  }
+  return `${base}: ${ps.packets} MAVLink packets received, none a heartbeat from an autopilot (only ground stations or companions?)`;
+}
