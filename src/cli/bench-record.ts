@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TopicBus } from '../core/bus.js';
 import { ManualClock } from '../core/clock.js';
 import { configWith } from '../core/config/load.js';
+import { UsageError } from '../core/errors.js';
 import type { Topics } from '../core/messages.js';
 import { startRecording } from '../recording/recorder.js';
 
@@ -63,4 +65,25 @@ export async function benchRecord(seconds = 20): Promise<RecordBenchResult> {
     processCpuMsPerS: (cpu.user + cpu.system) / 1000 / seconds,
     wallS,
   };
+}
+
+/** `racepilot bench record [--seconds N] [--json]`. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { seconds: { type: 'string', default: '20' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
+  if (values.help) {
+    process.stdout.write('usage: racepilot bench record [--seconds N] [--json]\n\nCPU cost of recording the flight layer\'s topics at full rate to MCAP.\n');
+    return 0;
+  }
+  const seconds = Number(values.seconds);
+  if (!(seconds > 0 && seconds <= 600)) throw new UsageError(`--seconds must be a number of seconds between 0 and 600, got "${values.seconds}"`);
+  const r = await benchRecord(seconds);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+  } else {
+    process.stdout.write(
+      `recorded ${r.messages} messages over ${r.simulatedS} simulated s (${(r.bytesOnDisk / 1024).toFixed(0)} KiB on disk) in ${r.wallS.toFixed(1)} s\n` +
+        `event loop: ${r.mainThreadMsPerS.toFixed(2)} ms per simulated s; whole process: ${r.processCpuMsPerS.toFixed(1)} ms per s (${(r.processCpuMsPerS / 10).toFixed(1)}% of one core)\n`,
+    );
+  }
+  return 0;
 }
