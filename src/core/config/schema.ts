@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { flightSchema } from './flight.js';
+import { cameraSchema } from './camera.js';
+import { recordingSchema } from './recording.js';
+import { telemetrySchema } from './telemetry.js';
+import { perceptionSchema } from './perception.js';
 
 /**
  * The whole configuration: one file, one section per module, each section's schema in its own file beside this one.
@@ -15,6 +19,10 @@ export const configSchema = z
       .strict()
       .default({}),
     flight: flightSchema.default({}),
+    camera: cameraSchema.default({}),
+    recording: recordingSchema.default({}),
+    telemetry: telemetrySchema.default({}),
+    perception: perceptionSchema.default({}),
   })
   .strict();
 
