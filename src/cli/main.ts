@@ -21,7 +21,6 @@ const commands: Record<string, CommandEntry> = {
   bench: { summary: 'benchmarks: link', load: () => import('./bench.js') },
   dataset: { summary: 'render a gate training set (images, frame masks, corners.csv) like ../shared/data/gates/airr-onboard', load: () => import('./dataset.js') },
   tail: { summary: "follow a daemon's live telemetry: status line and events (JSON lines when piped)", load: () => import('./tail.js') },
-  'bench-camera': { summary: 'camera ingest frames/s for four rigs through gst-launch-1.0 (also reachable as bench camera)', load: () => import('./bench-camera.js') },
   eval: { summary: 'gate detector accuracy (AlphaPilot AP, polygon IoU) on labelled images', load: () => import('./eval.js') },
 };
 
