@@ -31,6 +31,11 @@ export function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that goes away (`racepilot tail ... | head`) is the end of the output, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());

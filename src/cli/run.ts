@@ -7,6 +7,8 @@ import { createLogger, flushLogger, type Logger } from '../core/logger.js';
 import type { Topics } from '../core/messages.js';
 import { FlightLink } from '../flight/flight-link.js';
 import { createFlightTransport } from '../flight/transport/create.js';
+import { readyAfterSelfTests } from '../core/sd-notify.js';
+import { LogTap, startDaemonServices, type DaemonServices } from './daemon-services.js';
 
 const USAGE = `usage: racepilot run --config FILE [--start] [--link-timeout S]
 
@@ -46,7 +48,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!(linkTimeoutS > 0)) throw new UsageError(`--link-timeout: expected a positive number of seconds, got "${values['link-timeout']}"`);
 
   const config = loadConfig(values.config); // ConfigError (exit 78) names the file and field
-  const log = createLogger({ level: config.log.level, format: config.log.format });
+  const logTap = new LogTap();
+  const log = createLogger({ level: config.log.level, format: config.log.format, tee: logTap });
   const clock = new WallClock();
   const bus = new TopicBus<Topics>();
   const transport = createFlightTransport(config.flight);
@@ -64,13 +67,22 @@ export async function run(argv: string[]): Promise<number> {
     log.info({ mode: s.mode, armed: s.armed, linkUp: s.linkUp, autopilot: s.autopilot, batteryV: s.batteryV }, 'flight controller status'),
   );
 
+  let services: DaemonServices;
   try {
     await link.start();
+    services = await startDaemonServices({ config, bus, clock, log, logTap, link, transport });
   } catch (err) {
     await link.close().catch(() => undefined);
     flushLogger(log);
     throw err;
   }
+  // READY only once the self-tests pass; a restarted daemon never takes control by itself (no --start in the unit).
+  const selfTests = readyAfterSelfTests(services.notifier, [
+    { name: 'flight-controller link', run: () => waitForHeartbeat(link, clock, linkTimeoutS) },
+  ]).then((r) => {
+    if (r.ok) log.info('self-tests passed: ready');
+    else log.error({ failed: r.failed }, 'self-tests failed: not ready');
+  });
   if (values.start) link.requestStart();
 
   const timers: { cancel(): void }[] = [];
@@ -99,7 +111,9 @@ export async function run(argv: string[]): Promise<number> {
   for (const t of timers) t.cancel();
   for (const [sig, h] of signalHandlers) process.off(sig, h);
 
+  await Promise.race([selfTests, Promise.resolve()]);
   const final = await shutdown(link, log, outcome.why);
+  await services.close(`stopped: ${outcome.why}`);
   if (outcome.error) {
     log.error({ controlState: final }, outcome.error.message);
     flushLogger(log);
@@ -116,6 +130,22 @@ async function shutdown(link: FlightLink, log: Logger, why: string): Promise<str
   await link.close();
   log.info({ controlState: state, armed: link.status.armed }, 'stopped');
   return state;
+}
+
+/** Resolves on the first autopilot heartbeat; rejects after the link timeout. */
+function waitForHeartbeat(link: FlightLink, clock: WallClock, timeoutS: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = clock.nowUs();
+    const poll = clock.every(50_000, (now) => {
+      if (link.status.lastHeartbeatUs !== null) {
+        poll.cancel();
+        resolve();
+      } else if (now - t0 > timeoutS * 1e6) {
+        poll.cancel();
+        reject(new Error(`no autopilot heartbeat within ${timeoutS} s`));
+      }
+    });
+  });
 }
 
 /** Why no autopilot was heard, in words a person can act on. */

@@ -9,6 +9,8 @@ export interface LoggerSetup {
   format?: 'json' | 'pretty' | 'auto';
   /** Write somewhere other than stdout (tests collect lines this way). */
   stream?: NodeJS.WritableStream;
+  /** A second destination that gets every JSON line too (the telemetry server's log stream). */
+  tee?: NodeJS.WritableStream;
 }
 
 /**
@@ -24,10 +26,12 @@ export function createLogger(setup: LoggerSetup = {}): Logger {
   if (setup.stream) return pino(opts, setup.stream);
   const format = setup.format ?? 'auto';
   const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
-  if (usePretty) {
-    return pino(opts, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true }));
-  }
-  return pino(opts, pino.destination({ dest: 1, sync: false, minLength: 0 }));
+  const main = usePretty
+    ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true })
+    : pino.destination({ dest: 1, sync: false, minLength: 0 });
+  if (!setup.tee) return pino(opts, main);
+  // pino.multistream filters by level per stream; both take everything the logger's level lets through.
+  return pino(opts, pino.multistream([{ stream: main, level: 'trace' }, { stream: setup.tee, level: 'trace' }]));
 }
 
 export function flushLogger(log: Logger): void {
