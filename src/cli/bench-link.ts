@@ -13,13 +13,18 @@ import { decode, MavlinkEncoder } from '../flight/mavlink/codec.js';
 import { MavlinkParser } from '../flight/mavlink/parser.js';
 import { pointSample } from '../flight/setpoint.js';
 import { UdpTransport } from '../flight/transport/udp.js';
+import { telemetrySchema } from '../core/config/telemetry.js';
+import { silentLogger } from '../core/logger.js';
+import { percentile } from '../core/stats.js';
+import { TelemetryServer } from '../telemetry/server.js';
 
-const USAGE = `usage: racepilot bench link [--json] [--seconds N] [--rate HZ] [--busy N]
+const USAGE = `usage: racepilot bench link [--json] [--seconds N] [--rate HZ] [--busy N] [--telemetry-clients N]
 
 Streams setpoints at the configured rate (default 50 Hz) from the daemon's FlightLink over UDP loopback to a minimal
 autopilot peer (heartbeats in OFFBOARD, ACKs every command) while N worker threads spin (default: one per core),
 and reports the interval between setpoints as the peer receives them: p50, p99, max. Target: p99 < 22 ms and no gap
-over 50 ms at 50 Hz.
+over 50 ms at 50 Hz. With --telemetry-clients N the daemon's telemetry server runs on the same event loop with N
+WebSocket clients (in another thread; one of them never reads) and events and log lines at 20 Hz.
 `;
 
 export interface LinkBenchResult {
@@ -30,9 +35,13 @@ export interface LinkBenchResult {
   intervalMs: { p50: number; p99: number; max: number; mean: number };
   gapsOver50ms: number;
   targetMet: boolean;
+  telemetryClients: number;
+  /** Frames the reading clients received, and clients the server cut off (the stuck one should be). */
+  telemetryFrames: number | null;
+  telemetryClientsCut: number | null;
 }
 
-export async function benchLink(seconds: number, rateHz: number, busy: number): Promise<LinkBenchResult> {
+export async function benchLink(seconds: number, rateHz: number, busy: number, telemetryClients = 0): Promise<LinkBenchResult> {
   const workers = Array.from({ length: busy }, () => new Worker('for (;;) { Math.sqrt(Math.random()); }', { eval: true }));
   const peer = dgram.createSocket('udp4');
   await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
@@ -63,12 +72,15 @@ export async function benchLink(seconds: number, rateHz: number, busy: number): 
 
   const clock = new WallClock();
   const config = configWith({ flight: { transport: { kind: 'udp', bindHost: '127.0.0.1', peerHost: '127.0.0.1', peerPort }, setpointRateHz: rateHz, allowArm: true, allowOffboard: true } }).flight;
-  const link = new FlightLink({ transport: new UdpTransport({ bindHost: '127.0.0.1', bindPort: 0, peerHost: '127.0.0.1', peerPort }), clock, bus: new TopicBus<Topics>(), config });
+  const bus = new TopicBus<Topics>();
+  const link = new FlightLink({ transport: new UdpTransport({ bindHost: '127.0.0.1', bindPort: 0, peerHost: '127.0.0.1', peerPort }), clock, bus, config });
   link.setSource({ sample: () => pointSample([0, 0, -2]) });
+  const tele = telemetryClients > 0 ? await startTelemetryLoad(bus, clock, telemetryClients) : null;
   await link.start();
   link.requestStart();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   await link.close();
+  const teleResult = tele ? await tele.stop() : null;
   clearInterval(hbTimer);
   peer.close();
   await Promise.all(workers.map((w) => w.terminate()));
@@ -79,17 +91,49 @@ export async function benchLink(seconds: number, rateHz: number, busy: number): 
   const iv = steady.slice(1).map((t, i) => t - steady[i]!);
   if (iv.length < 10) throw new UsageError(`bench link: only ${steady.length} setpoints arrived; the link did not stream`);
   const sorted = [...iv].sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  const intervalMs = { p50: r3(q(0.5)), p99: r3(q(0.99)), max: r3(sorted.at(-1)!), mean: r3(iv.reduce((a, b) => a + b, 0) / iv.length) };
+  const intervalMs = { p50: r3(percentile(sorted, 50)), p99: r3(percentile(sorted, 99)), max: r3(sorted.at(-1)!), mean: r3(iv.reduce((a, b) => a + b, 0) / iv.length) };
   const gapsOver50ms = iv.filter((x) => x > 50).length;
-  return { seconds, rateHz, busyWorkers: busy, setpoints: steady.length, intervalMs, gapsOver50ms, targetMet: intervalMs.p99 < 22 && gapsOver50ms === 0 };
+  return {
+    seconds,
+    rateHz,
+    busyWorkers: busy,
+    setpoints: steady.length,
+    intervalMs,
+    gapsOver50ms,
+    targetMet: intervalMs.p99 < 22 && gapsOver50ms === 0,
+    telemetryClients,
+    telemetryFrames: teleResult?.frames ?? null,
+    telemetryClientsCut: teleResult?.clientsCut ?? null,
+  };
+}
+
+/** The daemon's telemetry server on the bench's bus, loaded by clients in a worker and a lively event stream. */
+async function startTelemetryLoad(bus: TopicBus<Topics>, clock: WallClock, clients: number) {
+  const server = new TelemetryServer({ bus, clock, log: silentLogger(), config: telemetrySchema.parse({ port: 0, tegrastats: false, maxClients: clients + 4 }) });
+  const { url, port } = await server.start();
+  const worker = new Worker(new URL('./bench-telemetry-clients.js', import.meta.url), { workerData: { url, port, n: clients } });
+  await new Promise((r) => worker.once('message', r));
+  const events = setInterval(() => {
+    bus.publish('fc/event', { tUs: clock.nowUs(), kind: 'info', message: 'bench event', severity: 'info' });
+  }, 50);
+  return {
+    async stop() {
+      clearInterval(events);
+      worker.postMessage('count');
+      const { frames } = (await new Promise((r) => worker.once('message', r))) as { frames: number };
+      const clientsCut = server.stats.clientsCut;
+      await server.close();
+      await worker.terminate();
+      return { frames, clientsCut };
+    },
+  };
 }
 
 export async function run(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '50' }, busy: { type: 'string' }, help: { type: 'boolean', default: false } } }));
+    ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '50' }, busy: { type: 'string' }, 'telemetry-clients': { type: 'string', default: '0' }, help: { type: 'boolean', default: false } } }));
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
   }
@@ -103,13 +147,16 @@ export async function run(argv: string[]): Promise<number> {
   if (!(seconds >= 2)) throw new UsageError('--seconds: expected a number ≥ 2');
   if (!(rate >= 5 && rate <= 250)) throw new UsageError('--rate: expected 5..250 Hz');
   if (!(Number.isInteger(busy) && busy >= 0 && busy <= 64)) throw new UsageError('--busy: expected an integer 0..64');
-  const r = await benchLink(seconds, rate, busy);
+  const telemetryClients = Number(values['telemetry-clients']);
+  if (!(Number.isInteger(telemetryClients) && telemetryClients >= 0 && telemetryClients <= 500)) throw new UsageError('--telemetry-clients: expected an integer 0..500');
+  const r = await benchLink(seconds, rate, busy, telemetryClients);
   if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else {
     const i = r.intervalMs;
     process.stdout.write(
       `bench link: ${r.setpoints} setpoints at ${r.rateHz} Hz over UDP loopback, ${r.busyWorkers} busy worker threads, ${r.seconds} s\n` +
         `  interval p50 ${i.p50} ms, p99 ${i.p99} ms, max ${i.max} ms, mean ${i.mean} ms; gaps > 50 ms: ${r.gapsOver50ms}\n` +
+        (r.telemetryClients ? `  telemetry: ${r.telemetryClients} clients, ${r.telemetryFrames} frames received, ${r.telemetryClientsCut} cut off\n` : '') +
         `  target (p99 < 22 ms, no gap > 50 ms): ${r.targetMet ? 'met' : 'NOT met'}\n`,
     );
   }
