@@ -6,11 +6,22 @@ import { TopicBus } from '../core/bus.js';
 import { ManualClock } from '../core/clock.js';
 import { configWith } from '../core/config/load.js';
 import { UsageError } from '../core/errors.js';
-import type { Topics } from '../core/messages.js';
+import type { CameraImage, FrameSet, Topics } from '../core/messages.js';
+import type { RecordingConfig } from '../core/config/recording.js';
 import { startRecording } from '../recording/recorder.js';
+
+export interface ImageBenchOptions {
+  width: number;
+  height: number;
+  format: RecordingConfig['images']['format'];
+  jpegQuality: number;
+  /** FrameSets per second (each of 8 images: four stereo rigs). */
+  hz: number;
+}
 
 export interface RecordBenchResult {
   simulatedS: number;
+  images: (ImageBenchOptions & { recorded: number; dropped: number }) | null;
   messages: number;
   bytesOnDisk: number;
   /** CPU on the event loop for publishing into the recorder (ms per simulated second). */
@@ -26,11 +37,21 @@ export interface RecordBenchResult {
  * recorder takes them (a ManualClock stands in for time), so CPU per simulated second is the recorder's cost at
  * that rate. The lead wires it as `racepilot bench record`. Camera frames are not in it yet (no FrameSet producer).
  */
-export async function benchRecord(seconds = 20): Promise<RecordBenchResult> {
+export async function benchRecord(seconds = 20, images: ImageBenchOptions | null = null): Promise<RecordBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'racepilot-bench-'));
   const bus = new TopicBus<Topics>();
   const clock = new ManualClock('sim', 0);
-  const rec = startRecording(bus, clock, { ...configWith({}).recording, minFreeBytes: 0, minFreeBytesImages: 0 }, { basePath: join(dir, 'b') });
+  const base = configWith({}).recording;
+  const config: RecordingConfig = {
+    ...base, minFreeBytes: 0, minFreeBytesImages: 0,
+    images: { ...base.images, format: images?.format ?? 'none', jpegQuality: images?.jpegQuality ?? base.images.jpegQuality },
+  };
+  // The worker must keep up for the figure to mean anything: a huge backlog allowance, and dropped images counted.
+  const rec = startRecording(bus, clock, config, { basePath: join(dir, 'b'), maxBacklogBytes: 2 ** 40 });
+  const frames = images ? syntheticFrames(images.width, images.height, 4) : [];
+  const framePeriodMs = images ? 1000 / images.hz : Infinity;
+  let nextFrameMs = 0;
+  let frameSeq = 0;
   const pkt = new Uint8Array(40).map((_, i) => i);
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
@@ -45,6 +66,10 @@ export async function benchRecord(seconds = 20): Promise<RecordBenchResult> {
       bus.publish('mavlink/bytes', { tUs, direction: 'tx', bytes: pkt });
     }
     if (ms % 3 === 0) bus.publish('mavlink/bytes', { tUs, direction: 'rx', bytes: pkt });
+    if (images && ms >= nextFrameMs) {
+      nextFrameMs += framePeriodMs;
+      bus.publish('camera/frameset', frameSet(frames[frameSeq % frames.length]!, tUs, frameSeq++));
+    }
     if (ms % 1000 === 0) {
       bus.publish('fc/link_stats', { tUs, bytesIn: ms, bytesOut: ms, packetsIn: ms, packetsOut: ms, badCrc: 0, unknownIds: 0, junkBytes: 0, reconnects: 0 });
       bus.publish('fc/status', { tUs, linkUp: true, lastHeartbeatUs: tUs, autopilot: 'px4', vehicleType: 'QUADROTOR', systemId: 1, mode: 'OFFBOARD', externalControl: true, armed: true, batteryV: 15, batteryRemaining: 0.7 });
@@ -53,12 +78,14 @@ export async function benchRecord(seconds = 20): Promise<RecordBenchResult> {
     // Let the batch go out once per simulated 10 ms, as the live event loop would.
     if (ms % 10 === 9) await new Promise((r) => setImmediate(r));
   }
+
   const summary = await rec.stop();
   const cpu = process.cpuUsage(cpu0);
   const wallS = (performance.now() - wall0) / 1000;
   rmSync(dir, { recursive: true, force: true });
   return {
     simulatedS: seconds,
+    images: images ? { ...images, recorded: frameSeq - summary.droppedImages, dropped: summary.droppedImages } : null,
     messages: summary.messages,
     bytesOnDisk: summary.bytes,
     mainThreadMsPerS: mainUs / 1000 / seconds,
@@ -67,22 +94,89 @@ export async function benchRecord(seconds = 20): Promise<RecordBenchResult> {
   };
 }
 
-/** `racepilot bench record [--seconds N] [--json]`. */
+/**
+ * Eight gray images like a camera's: a smooth gradient (walls, floor), a few hard-edged bright frames (gates) and
+ * ±4 levels of sensor noise, which is what decides how well they compress. Deterministic (own PRNG).
+ */
+function syntheticFrames(width: number, height: number, count: number): CameraImage[][] {
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 8 }, (_, k) => {
+      const data = new Uint8Array(width * height);
+      const gx = Math.floor(rnd() * width * 0.6);
+      const gy = Math.floor(rnd() * height * 0.4);
+      const gs = Math.floor(height * (0.2 + rnd() * 0.3));
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const inGate = x >= gx && x < gx + gs && y >= gy && y < gy + gs && (x < gx + gs / 8 || x >= gx + (gs * 7) / 8 || y < gy + gs / 8 || y >= gy + (gs * 7) / 8);
+          const v = inGate ? 220 : 40 + (120 * y) / height + (30 * x) / width;
+          data[y * width + x] = Math.max(0, Math.min(255, Math.round(v + (rnd() - 0.5) * 8)));
+        }
+      }
+      return { tUs: 0, tSampleUs: 0, rig: ['front', 'left', 'right', 'rear'][k >> 1]!, side: k % 2 ? 'right' : 'left', seq: 0, width, height, format: 'GRAY8', data };
+    }),
+  );
+}
+
+function frameSet(images: CameraImage[], tUs: number, seq: number): FrameSet {
+  return { tUs, tSampleUs: tUs - 5000, seq, images: images.map((img) => ({ ...img, tUs, tSampleUs: tUs - 5000, seq })), holes: [], dead: [], skewUs: 0 };
+}
+
+const USAGE = `usage: racepilot bench record [--seconds N] [--images] [--size WxH] [--image-format png|jpeg|raw] [--jpeg-quality Q] [--hz N] [--compare] [--json]
+
+CPU cost of recording at full rate to MCAP: the flight layer's topics, and with --images FrameSets of four stereo
+rigs (8 gray images) at --hz (default 30) of --size (default 640x480, the rigs' configured size). --compare also
+times the simulator's renderer on one thread for the same FrameSets, the pipeline's own CPU to compare with.
+`;
+
+/** \`racepilot bench record ...\` */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { seconds: { type: 'string', default: '20' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        seconds: { type: 'string', default: '20' }, images: { type: 'boolean', default: false }, size: { type: 'string', default: '640x480' },
+        'image-format': { type: 'string', default: 'png' }, 'jpeg-quality': { type: 'string', default: '80' }, hz: { type: 'string', default: '30' },
+        compare: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
   if (values.help) {
-    process.stdout.write('usage: racepilot bench record [--seconds N] [--json]\n\nCPU cost of recording the flight layer\'s topics at full rate to MCAP.\n');
+    process.stdout.write(USAGE);
     return 0;
   }
   const seconds = Number(values.seconds);
   if (!(seconds > 0 && seconds <= 600)) throw new UsageError(`--seconds must be a number of seconds between 0 and 600, got "${values.seconds}"`);
-  const r = await benchRecord(seconds);
+  const size = /^(\d+)x(\d+)$/.exec(values.size);
+  if (!size) throw new UsageError(`--size must be WIDTHxHEIGHT, e.g. 640x480, not "${values.size}"`);
+  const format = values['image-format'];
+  if (format !== 'png' && format !== 'jpeg' && format !== 'raw') throw new UsageError(`--image-format must be png, jpeg or raw, not "${format}"`);
+  const hz = Number(values.hz);
+  const jpegQuality = Number(values['jpeg-quality']);
+  if (!(hz > 0 && hz <= 120)) throw new UsageError(`--hz must be in (0, 120], not "${values.hz}"`);
+  if (!(Number.isInteger(jpegQuality) && jpegQuality >= 1 && jpegQuality <= 100)) throw new UsageError(`--jpeg-quality must be 1..100, not "${values['jpeg-quality']}"`);
+  const width = Number(size[1]);
+  const height = Number(size[2]);
+  const r = await benchRecord(seconds, values.images ? { width, height, format, jpegQuality, hz } : null);
+  let render: { cpuMsPerFrameset: number; cpuMsPerS: number } | null = null;
+  if (values.compare) {
+    const { benchRender } = await import('../sim/render/bench.js');
+    const b = await benchRender({ scale: width / 640, framesets: 6, workers: 0, channels: 1 });
+    render = { cpuMsPerFrameset: b.singleThread.cpuMsPerFrameset, cpuMsPerS: b.singleThread.cpuMsPerFrameset * hz };
+  }
+  const out = { ...r, render, recordingVsRender: render ? r.processCpuMsPerS / render.cpuMsPerS : null };
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
+    const img = r.images ? `, images ${r.images.format} ${r.images.width}x${r.images.height} 8 × ${r.images.hz} Hz: ${r.images.recorded} FrameSets recorded, ${r.images.dropped} dropped` : '';
     process.stdout.write(
-      `recorded ${r.messages} messages over ${r.simulatedS} simulated s (${(r.bytesOnDisk / 1024).toFixed(0)} KiB on disk) in ${r.wallS.toFixed(1)} s\n` +
-        `event loop: ${r.mainThreadMsPerS.toFixed(2)} ms per simulated s; whole process: ${r.processCpuMsPerS.toFixed(1)} ms per s (${(r.processCpuMsPerS / 10).toFixed(1)}% of one core)\n`,
+      `recorded ${r.messages} messages over ${r.simulatedS} simulated s (${(r.bytesOnDisk / 1024).toFixed(0)} KiB on disk, ${(r.bytesOnDisk / 1048576 / r.simulatedS).toFixed(2)} MiB/s) in ${r.wallS.toFixed(1)} s${img}\n` +
+        `event loop: ${r.mainThreadMsPerS.toFixed(2)} ms per simulated s; whole process: ${r.processCpuMsPerS.toFixed(1)} ms per s (${(r.processCpuMsPerS / 10).toFixed(1)}% of one core)\n` +
+        (render ? `renderer (one thread, same FrameSets): ${render.cpuMsPerFrameset.toFixed(1)} ms CPU per FrameSet = ${render.cpuMsPerS.toFixed(0)} ms per s; recording costs ${(100 * out.recordingVsRender!).toFixed(1)}% of it\n` : ''),
     );
   }
   return 0;

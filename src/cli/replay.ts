@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
-import { UsageError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
 import { configWith, loadConfig } from '../core/config/load.js';
-import { fcStateStage } from '../recording/fc-replay-stage.js';
+import { existsSync, writeFileSync } from 'node:fs';
 import { replayLog, type ReplayResult } from '../recording/replay.js';
+import { createReplayStages } from '../recording/replay-stages.js';
+import { startRecording, type Recording } from '../recording/recorder.js';
+import { collectReport, renderReport } from '../recording/replay-report.js';
 import { replayCapture } from '../recording/capture-replay.js';
 import { Progress } from './progress.js';
 
-const USAGE = `usage: racepilot replay LOG [--from S] [--to S] [--speed X|max] [--config FILE] [--json]
+const USAGE = `usage: racepilot replay LOG [--from S] [--to S] [--speed X|max] [--config FILE] [--model FILE] [--record OUT] [--report FILE.html] [--json]
 
 Feeds a log's recorded inputs (flight-controller bytes; frames as perception arrives) through the same core pipeline
 on the log's clock and compares what it produces with what was recorded (today: fc/status, fc/vehicle_state).
@@ -17,6 +20,9 @@ replays as flight-controller input and prints what the state tracking made of it
   --to S         stop S seconds into the log
   --speed X|max  real-time factor (1 = as recorded), or max (default)
   --config FILE  configuration to replay with (default: built-in defaults)
+  --model FILE   the detector to replay perception with (when a perception replay stage is registered)
+  --record OUT   record the new run to OUT (an .mcap path; the recorder adds -000 per part)
+  --report FILE  write a self-contained HTML page: flown path over the track, speed, detections/s, latency
   --json         one JSON object on stdout
   -h, --help     this text
 `;
@@ -32,6 +38,9 @@ export async function run(argv: string[]): Promise<number> {
         to: { type: 'string' },
         speed: { type: 'string', default: 'max' },
         config: { type: 'string' },
+        model: { type: 'string' },
+        record: { type: 'string' },
+        report: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -57,7 +66,8 @@ export async function run(argv: string[]): Promise<number> {
   const speed = v.speed === 'max' ? 'max' : Number(v.speed);
   if (speed !== 'max' && !(speed > 0)) throw new UsageError(`--speed must be a positive factor or "max", not "${v.speed}"`);
   const config = v.config ? loadConfig(v.config) : configWith({});
-  const stages = [fcStateStage(config.flight)];
+  if (v.model && !existsSync(v.model)) throw new InputError('model file not found (--model)', v.model);
+  const stages = await createReplayStages({ config, modelPath: v.model ?? null });
 
   if (/\.(tlog|bin|raw)$/i.test(file)) {
     const r = replayCapture(file, { stages });
@@ -77,8 +87,14 @@ export async function run(argv: string[]): Promise<number> {
 
   const progress = new Progress(100, 'replay');
   let shown = 0;
+  let recording: Recording | null = null;
   const result = await replayLog(file, {
     stages,
+    onBus: v.record
+      ? (bus, clock) => {
+          recording = startRecording(bus, clock, { ...config.recording, enabled: true }, { basePath: v.record!.replace(/\.mcap$/i, ''), metadata: { replayOf: file } });
+        }
+      : undefined,
     ...(fromS !== undefined ? { fromS } : {}),
     ...(toS !== undefined ? { toS } : {}),
     speed,
@@ -89,7 +105,10 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   if (shown < 100) progress.tick(100 - shown);
-  process.stdout.write(v.json ? `${JSON.stringify(result)}\n` : formatReplay(result));
+  const recorded = recording ? await (recording as Recording).stop() : null;
+  if (v.report) writeFileSync(v.report, renderReport(await collectReport(file)));
+  const out = { ...result, stages: stages.map((s) => s.name), recorded: recorded?.files ?? null, report: v.report ?? null };
+  process.stdout.write(v.json ? `${JSON.stringify(out)}\n` : formatReplay(result) + (recorded ? `  new run recorded to ${recorded.files.join(', ')}\n` : '') + (v.report ? `  report: ${v.report}\n` : ''));
   return result.ok ? 0 : 1;
 }
 

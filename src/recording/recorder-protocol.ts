@@ -1,4 +1,5 @@
 import type { RecordingConfig } from '../core/config/recording.js';
+import type { SceneTrack } from './views.js';
 
 /** Messages between the recorder (event loop side) and its worker. Structured-cloned, so plain data only. */
 export interface RecordItem {
@@ -6,6 +7,8 @@ export interface RecordItem {
   /** Time the recorder saw it, on the pipeline's clock (µs). */
   tUs: number;
   msg: unknown;
+  /** Set by the recorder when the worker is behind: keep the FrameSet's record, skip its pixels. */
+  skipImages?: boolean;
 }
 
 export type ToWorker =
@@ -19,6 +22,8 @@ export type ToWorker =
       unixOffsetUs: number;
       /** Extra key/values for the log's metadata record (e.g. the command line, the config file). */
       metadata: Record<string, string>;
+      /** The track, for the 3D scene (and kept in the metadata); null when there is none. */
+      track: SceneTrack | null;
     }
   | { type: 'batch'; items: RecordItem[] }
   | { type: 'stop' };
@@ -27,6 +32,7 @@ export interface RecordingSummary {
   files: string[];
   messages: number;
   bytes: number;
+  /** FrameSets whose images were not recorded: disk low, or the worker behind (backlog). */
   droppedImages: number;
   droppedAll: number;
   /** Why recording ended early (disk full, write error), or null. */
@@ -36,4 +42,6 @@ export interface RecordingSummary {
 export type FromWorker =
   | { type: 'note'; severity: 'info' | 'warning' | 'error'; message: string }
   | { type: 'file'; path: string }
+  /** One per batch handled: the recorder counts batches in flight to see a backlog. */
+  | { type: 'ack' }
   | { type: 'stopped'; summary: RecordingSummary };

@@ -4,7 +4,8 @@ import type { TopicBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import type { RecordingConfig } from '../core/config/recording.js';
 import type { Logger } from '../core/logger.js';
-import type { Topics } from '../core/messages.js';
+import type { FrameSet, Topics } from '../core/messages.js';
+import type { SceneTrack } from './views.js';
 import type { FromWorker, RecordItem, RecordingSummary, ToWorker } from './recorder-protocol.js';
 
 export type { RecordingSummary } from './recorder-protocol.js';
@@ -14,6 +15,13 @@ export interface RecordingOptions {
   basePath?: string;
   log?: Logger;
   metadata?: Record<string, string>;
+  /** The race track (a planning Track fits): drawn in the log's 3D scene, kept in its metadata. */
+  track?: SceneTrack | null;
+  /**
+   * Pixels posted to the worker and not yet written (bytes) above which FrameSets are recorded without their
+   * images, so a worker that cannot keep up costs neither memory nor the event loop. Default 64 MiB.
+   */
+  maxBacklogBytes?: number;
 }
 
 export interface Recording {
@@ -32,6 +40,11 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
   const worker = new Worker(new URL('./recorder-worker.js', import.meta.url), { execArgv: [] });
   const files: string[] = [];
   let batch: RecordItem[] = [];
+  let batchImageBytes = 0;
+  const inFlight: number[] = [];
+  let backlogBytes = 0;
+  let skipped = 0;
+  const maxBacklog = opts.maxBacklogBytes ?? 64 * 1024 * 1024;
   let scheduled = false;
   let stopping: Promise<RecordingSummary> | null = null;
   let resolveStopped: (s: RecordingSummary) => void = () => {};
@@ -42,11 +55,15 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
     scheduled = false;
     if (batch.length === 0) return;
     toWorker({ type: 'batch', items: batch });
+    inFlight.push(batchImageBytes);
+    backlogBytes += batchImageBytes;
     batch = [];
+    batchImageBytes = 0;
   };
 
   worker.on('message', (m: FromWorker) => {
-    if (m.type === 'file') files.push(m.path);
+    if (m.type === 'ack') backlogBytes -= inFlight.shift() ?? 0;
+    else if (m.type === 'file') files.push(m.path);
     else if (m.type === 'note') {
       const level = m.severity === 'error' ? 'error' : m.severity === 'warning' ? 'warn' : 'info';
       opts.log?.[level]({ module: 'recording' }, m.message);
@@ -64,10 +81,20 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
 
   const unixOffsetUs = clock.kind === 'wall' ? Math.round(performance.timeOrigin * 1000) : 0;
   const basePath = opts.basePath ?? join(config.dir, `racepilot-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
-  toWorker({ type: 'start', basePath, config, clockKind: clock.kind, unixOffsetUs, metadata: opts.metadata ?? {} });
+  toWorker({ type: 'start', basePath, config, clockKind: clock.kind, unixOffsetUs, metadata: opts.metadata ?? {}, track: opts.track ?? null });
 
   const unsubscribe = bus.subscribeAll((topic, msg) => {
-    batch.push({ topic: topic as string, tUs: clock.nowUs(), msg });
+    const item: RecordItem = { topic: topic as string, tUs: clock.nowUs(), msg };
+    if (topic === 'camera/frameset' && config.images.format !== 'none') {
+      const bytes = (msg as FrameSet).images.reduce((a, img) => a + (img?.data.byteLength ?? 0), 0);
+      if (backlogBytes + batchImageBytes + bytes > maxBacklog) {
+        // Not even copied: the worker gets the record without pixels and counts the drop.
+        item.msg = { ...(msg as FrameSet), images: (msg as FrameSet).images.map((img) => (img ? { ...img, data: new Uint8Array(0) } : null)) };
+        item.skipImages = true;
+        if (skipped++ % 300 === 0) opts.log?.warn({ module: 'recording', skipped }, 'recorder behind: FrameSets recorded without images');
+      } else batchImageBytes += bytes;
+    }
+    batch.push(item);
     if (!scheduled) {
       scheduled = true;
       setImmediate(flushBatch);

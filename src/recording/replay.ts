@@ -1,6 +1,7 @@
 import { TopicBus } from '../core/bus.js';
 import { ManualClock } from '../core/clock.js';
-import type { TopicName, Topics } from '../core/messages.js';
+import type { FrameSet, TopicName, Topics } from '../core/messages.js';
+import { FrameSetAssembler } from './frame-replay.js';
 import { checkReplayable, decodeMessage, iterateLog, readerReady, type LogEnding, type LogMessage } from './mcap-reader.js';
 import { compareMessages, type Divergence } from './replay-compare.js';
 
@@ -32,6 +33,8 @@ export interface ReplayOptions {
   onProgress?: (fraction: number, logS: number) => void;
   /** Sleeps for paced replay (injected so tests never wait). */
   sleep?: (ms: number) => Promise<void>;
+  /** Called once with the replay's bus and clock before the first input, e.g. to record the new run (--record). */
+  onBus?: (bus: TopicBus<Topics>, clock: ManualClock) => void;
 }
 
 export interface TopicComparison {
@@ -81,7 +84,10 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
   bus.subscribeAll((topic, msg) => {
     if (comparing && outputs.has(topic as string)) cmp.produced(topic as string, msg);
   });
+  o.onBus?.(bus, clock);
   const detach = o.stages.map((s) => s.attach({ bus, clock }));
+  // Images are decoded only when a stage takes FrameSets: a flight-layer replay skips them at no cost.
+  const frames = inputs.has('camera/frameset') ? new FrameSetAssembler() : null;
 
   const wall0 = performance.now();
   let inputsFed = 0;
@@ -91,6 +97,10 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
     const rec: LogMessage = m.value;
     const tUs = Number(rec.logTimeNs / 1000n) - offsetUs;
     if (tUs > toUs) break;
+    if (frames?.isImageChannel(rec.topic)) {
+      frames.image(rec.topic, JSON.parse(Buffer.from(rec.data).toString('utf8')) as Record<string, unknown>, rec.logTimeNs);
+      continue;
+    }
     const accepts = inputs.get(rec.topic);
     const compared = outputs.has(rec.topic);
     if (!accepts && !compared) continue;
@@ -100,7 +110,8 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
       if (aheadMs > 2) await sleep(aheadMs);
     }
     clock.advanceTo(Math.max(tUs, clock.nowUs()));
-    const msg = decodeMessage(rec);
+    let msg = decodeMessage(rec);
+    if (frames && rec.topic === 'camera/frameset') msg = frames.assemble(msg as FrameSet, rec.logTimeNs);
     if (compared && comparing) cmp.recorded(rec.topic, msg);
     if (accepts && accepts.some((a) => a(msg))) {
       bus.publish(rec.topic as TopicName, msg as never);

@@ -1,11 +1,9 @@
-import type { FlightEvent, TopicName, Topics } from '../core/messages.js';
-import { Log as FoxgloveLog, PoseInFrame as FoxglovePoseInFrame } from '@foxglove/schemas/jsonschema.js';
+import type { FrameSet, TopicName } from '../core/messages.js';
 
 /**
  * What each topic looks like in a log: a JSON Schema (the subset Foxglove reads: type, properties, required, items,
- * enum/const, contentEncoding) for our own typed topics, and "views" that turn a message into one of Foxglove's
- * well-known schemas so Foxglove Studio shows poses, log lines and images without extra work. Our own channel is what
- * replay reads back; views are for people. A topic added later without a schema here is still recorded, under a
+ * enum/const, contentEncoding) for our own typed topics; views.ts turns messages into Foxglove's well-known schemas
+ * for people. Our own channel is what replay reads back. A topic added later without a schema here is still recorded, under a
  * permissive schema, so nothing is lost while its author catches up.
  */
 export type JsonSchema = Record<string, unknown>;
@@ -14,15 +12,6 @@ export interface TopicSchema {
   schema: JsonSchema;
   /** 'image' topics are the first dropped when the disk runs low. */
   kind: 'telemetry' | 'image';
-}
-
-/** A Foxglove view of a topic: its own channel, a published schema, and the conversion. */
-export interface TopicView<K extends TopicName = TopicName> {
-  channel: string;
-  schemaName: string;
-  schema: JsonSchema;
-  /** logTimeNs: the message's log time, for Foxglove's `timestamp` fields. Null: nothing to show for this one. */
-  convert(msg: Topics[K], logTimeNs: bigint): unknown | null;
 }
 
 const num = { type: 'number' };
@@ -110,6 +99,66 @@ export const TOPIC_SCHEMAS: { [K in TopicName]?: TopicSchema } = {
       source: { type: 'string', enum: ['trajectory', 'hold'] },
     }),
   },
+  'camera/frameset': {
+    kind: 'image',
+    schema: object('racepilot.FrameSet', {
+      tUs: int,
+      tSampleUs: int,
+      seq: int,
+      images: {
+        type: 'array',
+        items: nullable(object('racepilot.CameraImageRef', {
+          tUs: int, tSampleUs: int, rig: { type: 'string' }, side: { type: 'string', enum: ['left', 'right'] }, seq: int,
+          width: int, height: int, format: { type: 'string', enum: ['GRAY8', 'RGB'] },
+          /** The image channel holding the pixels (when images were recorded). */
+          channel: { type: 'string' },
+        })),
+      },
+      holes: { type: 'array', items: { type: 'string' } },
+      dead: { type: 'array', items: { type: 'string' } },
+      skewUs: num,
+    }),
+  },
+  'race/event': {
+    kind: 'telemetry',
+    schema: object('racepilot.RaceEvent', {
+      tUs: int,
+      kind: { type: 'string', enum: ['phase', 'gate_passed', 'gate_missed', 'lap', 'refused'] },
+      message: { type: 'string' },
+      gateIndex: int,
+    }, ['gateIndex']),
+  },
+  'planning/trajectory': {
+    kind: 'telemetry',
+    schema: object('racepilot.Trajectory', {
+      tUs: int,
+      segments: {
+        type: 'array',
+        items: object('racepilot.TrajectorySegment', {
+          t0Us: num,
+          durationS: num,
+          axes: { type: 'array', minItems: 3, maxItems: 3, items: { type: 'array', items: num, minItems: 6, maxItems: 6 } },
+          gateIndex: nullable(int),
+        }),
+      },
+    }),
+  },
+  'estimation/gate_map': {
+    kind: 'telemetry',
+    schema: object('racepilot.GateMapState', {
+      tUs: int,
+      drift_ned_m: vec3,
+      driftSigmaM: num,
+      gates: {
+        type: 'array',
+        items: object('racepilot.MappedGate', {
+          physical: int, ids: { type: 'array', items: { type: 'string' } }, p_odom_ned_m: vec3, p_world_ned_m: vec3, sigmaM: num, sightings: int,
+        }),
+      },
+      accepted: int,
+      rejected: int,
+    }),
+  },
   'mavlink/bytes': {
     kind: 'telemetry',
     schema: object('racepilot.MavlinkBytes', {
@@ -137,48 +186,30 @@ export function foxgloveTime(ns: bigint): { sec: number; nsec: number } {
   return { sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) };
 }
 
-const LOG_LEVEL: Record<FlightEvent['severity'], number> = { debug: 1, info: 2, warning: 3, error: 4 };
-
-/** The channel Foxglove's Log panel reads: flight events and the recorder's own notes. */
-export const LOG_VIEW_CHANNEL = 'viz/log';
-
-export function logLine(logTimeNs: bigint, severity: FlightEvent['severity'], name: string, message: string): unknown {
-  return { timestamp: foxgloveTime(logTimeNs), level: LOG_LEVEL[severity], message, name, file: '', line: 0 };
-}
-
-const eventView: TopicView<'fc/event'> = {
-  channel: LOG_VIEW_CHANNEL,
-  schemaName: 'foxglove.Log',
-  schema: FoxgloveLog as JsonSchema,
-  convert: (m, t) => logLine(t, m.severity, `fc/${m.kind}`, m.message),
-};
-
-const poseView: TopicView<'fc/vehicle_state'> = {
-  channel: 'viz/vehicle_pose',
-  schemaName: 'foxglove.PoseInFrame',
-  schema: FoxglovePoseInFrame as JsonSchema,
-  convert: (m, t) => ({
-    timestamp: foxgloveTime(t),
-    frame_id: 'ned',
-    pose: {
-      position: { x: m.p_ned_m[0], y: m.p_ned_m[1], z: m.p_ned_m[2] },
-      orientation: { w: m.q_ned_body[0], x: m.q_ned_body[1], y: m.q_ned_body[2], z: m.q_ned_body[3] },
-    },
-  }),
-};
-
-export const TOPIC_VIEWS: { [K in TopicName]?: TopicView<K>[] } = {
-  'fc/event': [eventView],
-  'fc/vehicle_state': [poseView],
-};
-
-export function topicViews(topic: string): TopicView[] {
-  return (TOPIC_VIEWS[topic as TopicName] ?? []) as TopicView[];
+/**
+ * What our own channel holds for a message: the message itself, except a FrameSet, whose pixels go to the
+ * per-camera image channels (views.ts) and are replaced by the name of that channel, so no raw pixels sit in JSON.
+ */
+export function ownMessage(topic: string, msg: unknown): unknown {
+  if (topic !== 'camera/frameset') return msg;
+  const fs = msg as FrameSet;
+  return {
+    ...fs,
+    images: fs.images.map((img) => {
+      if (!img) return null;
+      const { data: _pixels, ...meta } = img;
+      return { ...meta, channel: `/camera/${img.rig}/${img.side}` };
+    }),
+  };
 }
 
 /** JSON for a log: byte arrays become base64 strings (the schemas say `contentEncoding: base64`). */
 export function encodeJson(msg: unknown): string {
-  return JSON.stringify(msg, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : v));
+  // The holder's own value, not `v`: a Buffer has toJSON, which runs before a replacer sees it.
+  return JSON.stringify(msg, function (this: Record<string, unknown>, k: string, v: unknown) {
+    const raw = this[k];
+    return raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') : v;
+  });
 }
 
 /** The inverse of encodeJson for a topic: top-level base64 fields of its schema become Uint8Arrays again. */

@@ -41,3 +41,38 @@ export async function openIndexed(file: string): Promise<McapIndexedReader> {
     decompressHandlers: { zstd: (buf, size) => zstd.decompress(buf, Number(size)) },
   });
 }
+
+/** A tiny gray FrameSet of two rigs (four images), pixels a pattern that depends on seq: replays can check them. */
+export function sampleFrameSet(tUs: number, seq: number, width = 32, height = 24): Topics['camera/frameset'] {
+  const images = ['front', 'left'].flatMap((rig, r) =>
+    (['left', 'right'] as const).map((side, s) => ({
+      tUs, tSampleUs: tUs - 2000, rig, side, seq, width, height, format: 'GRAY8' as const,
+      data: new Uint8Array(width * height).map((_, i) => (i * 7 + seq * 13 + r * 50 + s * 3) & 0xff),
+    })),
+  );
+  return { tUs, tSampleUs: tUs - 2000, seq, images: [...images, null], holes: ['rear/left'], dead: [], skewUs: 0 };
+}
+
+export const sampleTrack = {
+  gates: [
+    { id: 'g1', p_ned_m: [5, 0, -2] as [number, number, number], yaw_deg: 0, innerSizeM: 1.5, outerSizeM: 2.1 },
+    { id: 'g2', p_ned_m: [10, 4, -2] as [number, number, number], yaw_deg: 90, innerSizeM: 1.5, outerSizeM: 2.1 },
+  ],
+};
+
+export function sampleGateMap(tUs: number): Topics['estimation/gate_map'] {
+  return {
+    tUs, drift_ned_m: [0.1, 0, 0], driftSigmaM: 0.2, accepted: 3, rejected: 0,
+    gates: [{ physical: 0, ids: ['g1'], p_odom_ned_m: [5.1, 0, -2], p_world_ned_m: [5, 0, -2], sigmaM: 0.1, sightings: 3 }],
+  };
+}
+
+export function sampleTrajectory(tUs: number): Topics['planning/trajectory'] {
+  return {
+    tUs,
+    segments: [
+      { t0Us: tUs, durationS: 1, axes: [[0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [-2, 0, 0, 0, 0, 0]], gateIndex: 0 },
+      { t0Us: tUs + 1e6, durationS: 1.5, axes: [[1, 1, 0, 0, 0, 0], [0, 0.5, 0, 0, 0, 0], [-2, 0, 0, 0, 0, 0]], gateIndex: null },
+    ],
+  };
+}

@@ -9,28 +9,45 @@ import { startRecording } from '../../src/recording/recorder.js';
 import { decodeMessage, iterateLog, readerReady, readLogInfo } from '../../src/recording/mcap-reader.js';
 import { unsupportedKeywords, validate } from '../../src/recording/json-schema-check.js';
 import type { JsonSchema } from '../../src/recording/schemas.js';
-import { openIndexed, recordingConfig, sampleMessages, tempDir } from './fixtures.js';
+import type { RecordingConfig } from '../../src/core/config/recording.js';
+import { decodePng } from '../../src/recording/image-codec.js';
+import { openIndexed, recordingConfig, sampleFrameSet, sampleGateMap, sampleMessages, sampleTrack, sampleTrajectory, tempDir } from './fixtures.js';
 
-async function recordSample(n: number, over = {}): Promise<string[]> {
+async function recordSample(n: number, over: Partial<RecordingConfig> = {}, extra = false): Promise<string[]> {
   const bus = new TopicBus<Topics>();
   const clock = new ManualClock('sim', 1_000_000);
-  const rec = startRecording(bus, clock, recordingConfig(over), { basePath: join(tempDir(), 'log') });
+  const rec = startRecording(bus, clock, recordingConfig(over), { basePath: join(tempDir(), 'log'), track: extra ? sampleTrack : null });
   for (let i = 0; i < n; i++) {
     clock.advanceBy(10_000);
     const msgs = sampleMessages(clock.nowUs(), i);
     for (const [topic, msg] of Object.entries(msgs)) bus.publish(topic as keyof Topics, msg as never);
+    if (extra) {
+      bus.publish('camera/frameset', sampleFrameSet(clock.nowUs(), i));
+      if (i % 10 === 0) bus.publish('estimation/gate_map', sampleGateMap(clock.nowUs()));
+      if (i % 25 === 0) bus.publish('planning/trajectory', sampleTrajectory(clock.nowUs()));
+      if (i % 20 === 0) bus.publish('race/event', { tUs: clock.nowUs(), kind: 'gate_passed', message: `gate ${i}`, gateIndex: 0 });
+    }
   }
   const summary = await rec.stop();
   assert.equal(summary.abortedReason, null);
   return summary.files;
 }
 
-test('a recorded log opens with @mcap/core indexed reader, every channel schema is valid and every message validates', async () => {
-  const [file] = await recordSample(50);
+for (const format of ['png', 'jpeg', 'raw'] as const) test(`a recorded log (${format} images) opens with @mcap/core indexed reader, every channel schema is valid and every message validates`, async () => {
+  const [file] = await recordSample(50, { images: { format, jpegQuality: 80, pngLevel: 1, everyNth: 1 } }, true);
   const reader = await openIndexed(file!);
   assert.equal(reader.header.profile, 'racepilot');
   const topics = [...reader.channelsById.values()].map((c) => c.topic).sort();
-  assert.deepEqual(topics, ['fc/event', 'fc/link_stats', 'fc/setpoint', 'fc/status', 'fc/vehicle_state', 'mavlink/bytes', 'viz/log', 'viz/vehicle_pose']);
+  assert.deepEqual(topics, [
+    '/camera/front/left', '/camera/front/right', '/camera/left/left', '/camera/left/right', '/scene', '/tf',
+    'camera/frameset', 'estimation/gate_map', 'fc/event', 'fc/link_stats', 'fc/setpoint', 'fc/status', 'fc/vehicle_state',
+    'mavlink/bytes', 'planning/trajectory', 'race/event', 'viz/log', 'viz/vehicle_pose',
+  ]);
+  const imageSchema = format === 'raw' ? 'foxglove.RawImage' : 'foxglove.CompressedImage';
+  for (const ch of reader.channelsById.values()) {
+    if (ch.topic.startsWith('/camera/')) assert.equal(reader.schemasById.get(ch.schemaId)!.name, imageSchema, ch.topic);
+  }
+  assert.equal(reader.schemasById.get([...reader.channelsById.values()].find((c) => c.topic === '/scene')!.schemaId)!.name, 'foxglove.SceneUpdate');
   const published = foxglove as unknown as Record<string, JsonSchema>;
   const schemas = new Map<number, JsonSchema>();
   for (const ch of reader.channelsById.values()) {
@@ -45,13 +62,26 @@ test('a recorded log opens with @mcap/core indexed reader, every channel schema 
     assert.deepEqual([...unsupportedKeywords(schema)], [], `${ch.topic}: schema uses keywords the validator does not check`);
     schemas.set(ch.id, schema);
   }
-  let count = 0;
+  const counts: Record<string, number> = {};
   for await (const m of reader.readMessages()) {
-    const value = JSON.parse(new TextDecoder().decode(m.data)) as unknown;
-    assert.deepEqual(validate(schemas.get(m.channelId)!, value), [], `message ${m.sequence} on ${reader.channelsById.get(m.channelId)!.topic}`);
-    count++;
+    const topic = reader.channelsById.get(m.channelId)!.topic;
+    const value = JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>;
+    assert.deepEqual(validate(schemas.get(m.channelId)!, value), [], `message ${m.sequence} on ${topic}`);
+    counts[topic] = (counts[topic] ?? 0) + 1;
+    // No pixels in our own FrameSet record: they are on the camera channels only.
+    if (topic === 'camera/frameset') assert.ok(!JSON.stringify(value).includes('"data"'), 'pixels in camera/frameset');
+    if (topic.startsWith('/camera/')) {
+      assert.equal(value.frame_id, topic.slice('/camera/'.length));
+      const bytes = Buffer.from(value.data as string, 'base64');
+      if (format === 'png') assert.deepEqual(decodePng(bytes, topic).data, sampleFrameSet(0, m.sequence).images.find((i) => i && `/camera/${i.rig}/${i.side}` === topic)!.data);
+      if (format === 'jpeg') assert.deepEqual([...bytes.subarray(0, 2)], [0xff, 0xd8]);
+    }
   }
-  assert.equal(count, 50 * 8);
+  for (const t of ['fc/status', 'camera/frameset', '/camera/front/left', 'viz/vehicle_pose']) assert.equal(counts[t], 50, t);
+  assert.equal(counts['/tf'], 50 + 1, 'a vehicle pose per state, and world → ned once');
+  // 5 gate maps, 2 trajectories and the track's gates at the start.
+  assert.equal(counts['/scene'], 5 + 2 + 1);
+  assert.equal(counts['viz/log'], 50 + 3, 'flight events and race events in the Log panel');
 });
 
 test('the validator catches a message that does not fit its schema', () => {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { run as runReplay } from '../../src/cli/replay.js';
 import { fileURLToPath } from 'node:url';
 import { common, minimal, type MavLinkData } from 'mavlink-mappings';
 import { TopicBus } from '../../src/core/bus.js';
@@ -108,6 +109,34 @@ test('--from/--to limit the comparison; state before --from is still built up', 
   assert.ok(result.ok, JSON.stringify(result.divergences));
   const vs = result.topics['fc/vehicle_state']!;
   assert.ok(vs.recorded >= 29 && vs.recorded <= 31, JSON.stringify(vs));
+});
+
+test('racepilot replay --json --record --report: reproduces, records the new run, writes a self-contained report', async () => {
+  const file = await recordFcSession();
+  const dir = tempDir();
+  const out: string[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+  let code: number;
+  try {
+    code = await runReplay([file, '--json', '--record', join(dir, 'again.mcap'), '--report', join(dir, 'r.html')]);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.equal(code, 0, out.join(''));
+  const r = JSON.parse(out.join('')) as { ok: boolean; stages: string[]; recorded: string[] };
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.stages, ['fc-state']);
+  // The new run holds what the stages produced again, so it replays itself.
+  const again = await replayLog(r.recorded[0]!, { stages: [fcStateStage(flight)] });
+  // All but possibly the final link-lost status: the new log ends at that status, and the replay's 50 Hz tick,
+  // phased from the new log's first message, may fall just after it.
+  assert.equal(again.topics['fc/vehicle_state']!.matched, 120, JSON.stringify(again.topics));
+  assert.equal(again.topics['fc/status']!.diverged, 0, JSON.stringify(again.divergences));
+  assert.ok(again.topics['fc/status']!.matched >= 3, JSON.stringify(again.topics));
+  const html = readFileSync(join(dir, 'r.html'), 'utf8');
+  assert.match(html, /<svg[^>]*>.*<path d="M/s);
+  assert.ok(!/<script|https?:\/\//.test(html.replaceAll('http://www.w3.org/2000/svg', '')), 'self-contained: no scripts, no links');
 });
 
 const tlogDir = join(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/data/mavlink/tlog');

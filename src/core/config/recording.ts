@@ -26,6 +26,24 @@ export const recordingSchema = z
     minFreeBytesImages: z.number().int().min(0).default(2048 * MiB),
     /** Below this much free space (bytes) recording stops altogether (the file is closed cleanly). */
     minFreeBytes: z.number().int().min(0).default(256 * MiB),
+    /**
+     * Camera images, one Foxglove channel per camera (/camera/<rig>/<side>). png: lossless (a replay sees the very
+     * pixels), foxglove.CompressedImage; jpeg: foxglove.CompressedImage, smaller but lossy and, in pure JS, far too
+     * slow for 8 × 30 Hz; raw: foxglove.RawImage (base64 pixels in JSON, big). none: no images at all.
+     * Measured with `racepilot bench record --images`.
+     */
+    images: z
+      .object({
+        format: z.enum(['png', 'jpeg', 'raw', 'none']).default('png'),
+        /** JPEG quality 1..100. */
+        jpegQuality: z.number().int().min(1).max(100).default(80),
+        /** zlib level of the PNG data: 1 is the fastest that still compresses. */
+        pngLevel: z.number().int().min(0).max(9).default(1),
+        /** Record every n-th FrameSet's images (1: all). Telemetry is always recorded in full. */
+        everyNth: z.number().int().min(1).max(1000).default(1),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .refine((r) => r.minFreeBytesImages >= r.minFreeBytes, {
