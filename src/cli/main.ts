@@ -15,6 +15,7 @@ const commands: Record<string, CommandEntry> = {
   'sim-fc': { summary: 'run the simulated PX4 flight controller on UDP (as PX4 SITL: 127.0.0.1:14580 → 14540)', load: () => import('./sim-fc.js') },
   'fly-demo': { summary: 'fly the simulated flight controller through a few setpoints and print what happened', load: () => import('./fly-demo.js') },
   run: { summary: 'the daemon: connect to the flight controller, stream setpoints when allowed', load: () => import('./run.js') },
+  sim: { summary: 'fly the whole race in simulated time (simulated PX4, perception, gate map, planner) and summarise it', load: () => import('./sim.js') },
   'log-info': { summary: 'summarise an MCAP flight log: channels, counts, span, how much is intact and how it ended', load: () => import('./log-info.js') },
   replay: { summary: 'replay a flight log through the pipeline and compare with what was recorded', load: () => import('./replay.js') },
   'tlog-info': { summary: 'summarise a .tlog or raw MAVLink capture', load: () => import('./tlog-info.js') },

@@ -218,7 +218,7 @@ export interface GateObservation {
 
 /** Timings of one FrameSet through perception (ms); preprocessing and inference run off the event loop. */
 export interface PerceptionTimings {
-  /** FrameSet arrival to the start of preprocessing (waiting for the previous FrameSet). */
+  /** Waiting for the previous FrameSet's inference to finish (the two overlap: its preprocessing ran meanwhile). */
   queueMs: number;
   preprocessMs: number;
   inferenceMs: number;
@@ -226,6 +226,9 @@ export interface PerceptionTimings {
   geometryMs: number;
   /** Capture (tSampleUs) to publication (tUs). */
   endToEndMs: number;
+  /** Time this FrameSet held the event loop (copying pixels to the worker, decoding, geometry); absent when no
+   *  detector ran (the simulator's truth perception). */
+  mainThreadMs?: number;
 }
 
 /**

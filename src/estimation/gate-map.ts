@@ -1,4 +1,5 @@
-import type { Quat, Vec3 } from '../core/messages.js';
+import type { GateMapState, Quat, Vec3 } from '../core/messages.js';
+import type { MappedGate } from '../core/messages.js';
 import type { Track } from '../planning/track.js';
 import { LinearKalman } from './kalman.js';
 
@@ -10,28 +11,8 @@ export interface GateSighting {
   sigmaM: number;
 }
 
-export interface MappedGate {
-  /** Index of the physical gate (entries flown twice via `sameAs` share one). */
-  physical: number;
-  ids: string[];
-  /** Where the gate is in the odometry frame, where setpoints live: world position plus drift. */
-  p_odom_ned_m: Vec3;
-  /** Where the gate is in the track's frame, refined by what was seen. */
-  p_world_ned_m: Vec3;
-  sigmaM: number;
-  sightings: number;
-}
-
-/** The gate map and the odometry's drift: published on `estimation/gate_map`. */
-export interface GateMapState {
-  tUs: number;
-  /** Odometry minus world: add it to a track position to get where the flight controller thinks it is (m). */
-  drift_ned_m: Vec3;
-  driftSigmaM: number;
-  gates: MappedGate[];
-  accepted: number;
-  rejected: number;
-}
+/** The map's published form is declared once in core/messages.ts (`estimation/gate_map`). */
+export type { GateMapState, MappedGate };
 
 export interface GateMapParams {
   /** How fast the odometry may drift: random-walk standard deviation per sqrt(second) (m/√s). */

@@ -1,6 +1,6 @@
 import type { Vec3 } from '../core/messages.js';
-import { accelerationFeasible, clampAcceleration, type VehicleLimits } from './limits.js';
-import { acceleration, quintic, velocity, type Quintic } from './quintic.js';
+import { clampAcceleration, GRAVITY_MPS2, type VehicleLimits } from './limits.js';
+import { acceleration, jerk, quintic, velocity, type Quintic } from './quintic.js';
 import type { Segment, Trajectory } from './trajectory.js';
 
 /** The vehicle's reference state the plan starts from (sampled from the current plan for continuity). */
@@ -43,46 +43,86 @@ export interface PlanResult {
 }
 
 /**
+ * What a previous plan leaves for the next one: the gate speeds it chose (by track index), so the search only
+ * tries their neighbours, and the shortest durations of gate-to-gate segments, which do not depend on where the
+ * vehicle is (both ends are gates) and so are computed once per pair of gate speeds while the gates stay put.
+ */
+export interface PlanMemory {
+  speedsByGate: Map<number, number>;
+  segmentCache: Map<string, number | null>;
+}
+
+export function newPlanMemory(): PlanMemory {
+  return { speedsByGate: new Map(), segmentCache: new Map() };
+}
+
+/**
  * Plans through the next gates (two by default): minimum-jerk quintic segments from the start state to each gate's
  * centre, arriving along the gate's normal at a chosen speed with zero acceleration, so the vehicle crosses the
  * opening square-on. For every combination of gate speeds the shortest feasible duration of each segment is found
  * (scan then bisection against the thrust, tilt and speed limits); the fastest combination wins. The last gate's
  * speed is capped by the turn that follows it (`exitTurnRad`), since nothing after it is planned yet.
+ * With `memory`, a gate that an earlier plan already chose a speed for is searched only around that speed (the
+ * warm start that keeps planning under a few milliseconds), and gate-to-gate segments come from a cache.
  * Returns null when no combination is feasible: the caller holds and says so.
  */
-export function planThroughGates(start: PlanStart, gates: PlanGate[], params: PlannerParams, exitTurnRad = 0): PlanResult | null {
+export function planThroughGates(start: PlanStart, gates: PlanGate[], params: PlannerParams, exitTurnRad = 0, memory?: PlanMemory): PlanResult | null {
   if (gates.length === 0) return null;
   start = { ...start, a_ned_mps2: clampAcceleration(start.a_ned_mps2, params.limits) };
-  const speeds = params.gateSpeedsMps;
-  const speedsDesc = [...speeds].sort((a, b) => b - a);
+  const speeds = [...params.gateSpeedsMps].sort((a, b) => a - b);
   const lastCap = turnSpeedCap(exitTurnRad, params.limits.maxSpeedMps, speeds);
   let best: { total: number; durations: number[]; combo: number[] } | null = null;
   let evaluations = 0;
   const combo = new Array<number>(gates.length).fill(0);
-  const search = (k: number, from: PlanStart3, total: number, durations: number[]) => {
+  const candidatesFor = (k: number): number[] => {
+    const prev = memory?.speedsByGate.get(gates[k]!.index);
+    let list = prev === undefined ? speeds : neighbours(speeds, prev);
+    // Close to the next gate the vehicle cannot change speed much any more: its current speed is a candidate.
+    if (k === 0) list = [...list, Math.min(params.limits.maxSpeedMps, norm(start.v_ned_mps))];
+    if (k === gates.length - 1) {
+      const capped = list.filter((v) => v <= lastCap);
+      list = capped.length ? capped : speeds.filter((v) => v <= lastCap);
+    }
+    return [...new Set(list)].sort((a, b) => b - a);
+  };
+  const segment = (k: number, from: PlanStart3, to: PlanStart3, fromSpeed: number): number | null => {
+    if (k === 0 || !memory) {
+      const found = minimumDuration(from, to, params);
+      evaluations += found.evaluations;
+      return found.durationS;
+    }
+    const a = gates[k - 1]!;
+    const b = gates[k]!;
+    const key = `${a.p_ned_m.join(',')}|${a.n_ned.join(',')}|${fromSpeed}|${b.p_ned_m.join(',')}|${b.n_ned.join(',')}|${to.v.join(',')}`;
+    const cached = memory.segmentCache.get(key);
+    if (cached !== undefined) return cached;
+    const found = minimumDuration(from, to, params);
+    evaluations += found.evaluations;
+    if (memory.segmentCache.size > 5000) memory.segmentCache.clear(); // gate estimates moved a lot: start over
+    memory.segmentCache.set(key, found.durationS);
+    return found.durationS;
+  };
+  const search = (k: number, from: PlanStart3, fromSpeed: number, total: number, durations: number[]) => {
     if (best && total >= best.total) return; // branch and bound: already slower than the best found
     if (k === gates.length) {
       best = { total, durations: [...durations], combo: [...combo] };
       return;
     }
     const g = gates[k]!;
-    // Close to the next gate the vehicle cannot change speed much any more: its current speed is always a candidate.
-    const candidates = k === 0 ? [...new Set([...speeds, Math.min(params.limits.maxSpeedMps, norm(start.v_ned_mps))])].sort((a, b) => b - a) : speedsDesc;
-    for (const speed of candidates) {
-      if (k === gates.length - 1 && speed > lastCap) continue;
+    for (const speed of candidatesFor(k)) {
       const to: PlanStart3 = { p: g.p_ned_m, v: scale(g.n_ned, speed), a: [0, 0, 0] };
-      const found = minimumDuration(from, to, params);
-      evaluations += found.evaluations;
-      if (found.durationS === null) continue;
+      const T = segment(k, from, to, fromSpeed);
+      if (T === null) continue;
       combo[k] = speed;
-      durations.push(found.durationS);
-      search(k + 1, to, total + found.durationS, durations);
+      durations.push(T);
+      search(k + 1, to, speed, total + T, durations);
       durations.pop();
     }
   };
-  search(0, { p: start.p_ned_m, v: start.v_ned_mps, a: start.a_ned_mps2 }, 0, []);
+  search(0, { p: start.p_ned_m, v: start.v_ned_mps, a: start.a_ned_mps2 }, -1, 0, []);
   if (!best) return null;
   const chosen = best as { total: number; durations: number[]; combo: number[] };
+  if (memory) gates.forEach((g, k) => memory.speedsByGate.set(g.index, chosen.combo[k]!));
   const segments: Segment[] = [];
   let from: PlanStart3 = { p: start.p_ned_m, v: start.v_ned_mps, a: start.a_ned_mps2 };
   let t0 = start.tUs;
@@ -94,6 +134,13 @@ export function planThroughGates(start: PlanStart, gates: PlanGate[], params: Pl
     from = to;
   });
   return { trajectory: { tUs: start.tUs, segments }, durationS: chosen.total, gateSpeedsMps: chosen.combo, evaluations };
+}
+
+/** The speed grid's values next to `v`: one step slower, the same (or nearest) and one step faster. */
+function neighbours(sorted: number[], v: number): number[] {
+  let i = 0;
+  for (let k = 1; k < sorted.length; k++) if (Math.abs(sorted[k]! - v) < Math.abs(sorted[i]! - v)) i = k;
+  return sorted.slice(Math.max(0, i - 1), i + 2);
 }
 
 interface PlanStart3 {
@@ -110,18 +157,39 @@ function axesFor(from: PlanStart3, to: PlanStart3, T: number): [Quintic, Quintic
   ];
 }
 
-/** Whether a segment of duration T keeps within the limits at every check sample. */
+/**
+ * Whether a segment of duration T keeps within the limits at every check sample. Allocation-free: it runs a few
+ * thousand times per plan, and garbage collection pauses would show in the planning time's tail.
+ */
 export function segmentFeasible(axes: [Quintic, Quintic, Quintic], T: number, params: PlannerParams): boolean {
   const n = params.checkSamples;
-  const vmax2 = params.limits.maxSpeedMps ** 2;
+  const lim = params.limits;
+  const vmax2 = lim.maxSpeedMps ** 2;
+  const fmax2 = (lim.thrustToWeight * GRAVITY_MPS2 * lim.thrustMargin) ** 2;
+  const tanTilt2 = Math.tan((lim.maxTiltDeg * Math.PI) / 180) ** 2;
+  const jmax2 = lim.maxJerkMps3 > 0 && Number.isFinite(lim.maxJerkMps3) ? lim.maxJerkMps3 ** 2 : 0;
+  const [cx, cy, cz] = axes;
   for (let i = 0; i <= n; i++) {
     const t = (T * i) / n;
-    const a: Vec3 = [acceleration(axes[0], t), acceleration(axes[1], t), acceleration(axes[2], t)];
-    if (!accelerationFeasible(a, params.limits)) return false;
-    const vx = velocity(axes[0], t);
-    const vy = velocity(axes[1], t);
-    const vz = velocity(axes[2], t);
-    if (vx * vx + vy * vy + vz * vz > vmax2) return false;
+    const vx = velocity(cx, t);
+    const vy = velocity(cy, t);
+    const vz = velocity(cz, t);
+    const v2 = vx * vx + vy * vy + vz * vz;
+    if (v2 > vmax2) return false;
+    // Same test as accelerationFeasible, squared: thrust (drag included) within the usable maximum, upwards, within the tilt.
+    const c = lim.dragPerM * Math.sqrt(v2);
+    const fx = acceleration(cx, t) + c * vx;
+    const fy = acceleration(cy, t) + c * vy;
+    const fz = acceleration(cz, t) + c * vz - GRAVITY_MPS2;
+    if (fz >= 0) return false;
+    const h2 = fx * fx + fy * fy;
+    if (h2 + fz * fz > fmax2 || h2 > tanTilt2 * fz * fz) return false;
+    if (jmax2 > 0) {
+      const jx = jerk(cx, t);
+      const jy = jerk(cy, t);
+      const jz = jerk(cz, t);
+      if (jx * jx + jy * jy + jz * jz > jmax2) return false;
+    }
   }
   return true;
 }
@@ -137,7 +205,8 @@ function minimumDuration(from: PlanStart3, to: PlanStart3, params: PlannerParams
   let evaluations = 0;
   let hi: number | null = null;
   let T = lo;
-  for (let i = 0; i < 40; i++) {
+  // 24 steps of ×1.2 reach 80 times the straight-line bound: any slower segment is not worth flying.
+  for (let i = 0; i < 24; i++) {
     evaluations++;
     if (segmentFeasible(axesFor(from, to, T), T, params)) {
       hi = T;

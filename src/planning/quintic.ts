@@ -9,8 +9,10 @@ export interface Boundary {
   a: number;
 }
 
-/** Coefficients c0..c5 of p(t) = Σ c_k t^k on [0, T]. */
-export type Quintic = [number, number, number, number, number, number];
+import type { Quintic } from '../core/messages.js';
+
+/** Coefficients c0..c5 of p(t) = Σ c_k t^k on [0, T] (declared with the trajectory topic). */
+export type { Quintic };
 
 export function quintic(start: Boundary, end: Boundary, T: number): Quintic {
   const T2 = T * T;
@@ -38,4 +40,8 @@ export function velocity(c: Quintic, t: number): number {
 
 export function acceleration(c: Quintic, t: number): number {
   return 2 * c[2] + t * (6 * c[3] + t * (12 * c[4] + t * 20 * c[5]));
+}
+
+export function jerk(c: Quintic, t: number): number {
+  return 6 * c[3] + t * (24 * c[4] + t * 60 * c[5]);
 }

@@ -1,4 +1,4 @@
-import type { ControlState, Vec3 } from '../core/messages.js';
+import type { ControlState, RaceEvent, Vec3 } from '../core/messages.js';
 
 /** The race's own state machine, beside the flight layer's control state (which it reads). */
 export type RacePhase =
@@ -52,16 +52,14 @@ export interface RaceState {
   startUs: number | null;
   finishUs: number | null;
   lastP: Vec3 | null;
+  /** Signed distance (m) of the last position from the target gate's plane, as the gate was estimated then. */
+  lastSide: number | null;
 }
 
-export interface RaceEvent {
-  tUs: number;
-  kind: 'phase' | 'gate_passed' | 'gate_missed' | 'lap';
-  message: string;
-}
+export type { RaceEvent };
 
 export function initialRaceState(tUs: number): RaceState {
-  return { phase: 'waiting_start', targetGate: 0, lap: 0, gatesPassed: 0, phaseSinceUs: tUs, holdPoint: null, startUs: null, finishUs: null, lastP: null };
+  return { phase: 'waiting_start', targetGate: 0, lap: 0, gatesPassed: 0, phaseSinceUs: tUs, holdPoint: null, startUs: null, finishUs: null, lastP: null, lastSide: null };
 }
 
 /**
@@ -72,7 +70,7 @@ export function initialRaceState(tUs: number): RaceState {
  */
 export function stepRace(prev: RaceState, input: RaceInput, gate: RaceGate | null, params: RaceParams): { state: RaceState; events: RaceEvent[] } {
   const events: RaceEvent[] = [];
-  let s: RaceState = { ...prev, lastP: input.p_odom_ned_m };
+  let s: RaceState = { ...prev, lastP: input.p_odom_ned_m, lastSide: gate ? sideOf(input.p_odom_ned_m, gate) : null };
   const to = (phase: RacePhase, why: string, extra: Partial<RaceState> = {}) => {
     s = { ...s, ...extra, phase, phaseSinceUs: input.tUs };
     events.push({ tUs: input.tUs, kind: 'phase', message: `${phase}: ${why}` });
@@ -106,7 +104,7 @@ export function stepRace(prev: RaceState, input: RaceInput, gate: RaceGate | nul
     }
     case 'racing': {
       if (gate && prev.lastP) {
-        const crossing = planeCrossing(prev.lastP, input.p_odom_ned_m, gate);
+        const crossing = planeCrossing(prev.lastP, input.p_odom_ned_m, gate, prev.lastSide);
         if (crossing !== null) {
           if (crossing <= gate.innerSizeM / 2 + params.passToleranceM) {
             const passed = prev.gatesPassed + 1;
@@ -118,7 +116,7 @@ export function stepRace(prev: RaceState, input: RaceInput, gate: RaceGate | nul
               lap++;
               events.push({ tUs: input.tUs, kind: 'lap', message: `lap ${lap} of ${params.laps} done` });
             }
-            s = { ...s, gatesPassed: passed, targetGate: target, lap };
+            s = { ...s, gatesPassed: passed, targetGate: target, lap, lastSide: null };
             if (lap >= params.laps) {
               to('finished', 'all laps flown', { finishUs: input.tUs, holdPoint: stoppingPoint(input.p_odom_ned_m, input.v_ned_mps) });
               break;
@@ -154,19 +152,28 @@ export function stepRace(prev: RaceState, input: RaceInput, gate: RaceGate | nul
  * Distance from the gate centre at which the segment a→b crosses the gate plane forwards, or null when it does not
  * cross it (or crosses backwards).
  */
-export function planeCrossing(a: Vec3, b: Vec3, gate: RaceGate): number | null {
+export function planeCrossing(a: Vec3, b: Vec3, gate: RaceGate, prevSide: number | null = null): number | null {
   const g = gate.p_odom_ned_m;
   const n = gate.n_ned;
-  const da = (a[0] - g[0]) * n[0] + (a[1] - g[1]) * n[1] + (a[2] - g[2]) * n[2];
+  let da = (a[0] - g[0]) * n[0] + (a[1] - g[1]) * n[1] + (a[2] - g[2]) * n[2];
   const db = (b[0] - g[0]) * n[0] + (b[1] - g[1]) * n[1] + (b[2] - g[2]) * n[2];
+  // The gate estimate moves between steps: a vehicle that was before the plane at the last step (as the gate was
+  // estimated then) and is past it now has crossed it, even if the moved plane now lies behind both points.
+  if (!(da < 0) && prevSide !== null && prevSide < 0 && db >= 0 && da - db < 0) da = Math.min(-1e-9, prevSide);
   if (!(da < 0 && db >= 0)) return null;
-  const f = da / (da - db);
+  const f = Math.min(1, da / (da - db));
   const c: Vec3 = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]), a[2] + f * (b[2] - a[2])];
   // A square opening: the larger of the horizontal and vertical offsets in the gate plane decides.
   const off: Vec3 = [c[0] - g[0], c[1] - g[1], c[2] - g[2]];
   const lateral = Math.abs(-n[1] * off[0] + n[0] * off[1]);
   const vertical = Math.abs(off[2]);
   return Math.max(lateral, vertical);
+}
+
+function sideOf(p: Vec3, gate: RaceGate): number {
+  const g = gate.p_odom_ned_m;
+  const n = gate.n_ned;
+  return (p[0] - g[0]) * n[0] + (p[1] - g[1]) * n[1] + (p[2] - g[2]) * n[2];
 }
 
 /** Where a vehicle braking at a comfortable 5 m/s² comes to rest: the hold point after a finish or a failsafe. */

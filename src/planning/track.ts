@@ -120,3 +120,19 @@ export function gateNormal(g: Pick<TrackGate, 'yaw_deg'>): Vec3 {
 function dist(a: Vec3, b: Vec3): number {
   return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 }
+
+/** For each track entry, the index of its physical gate (entries flown twice via `sameAs` share one), as the gate map numbers them. */
+export function physicalGateIndices(track: Pick<Track, 'gates'>): number[] {
+  const first = new Map<string, number>();
+  const out: number[] = [];
+  let n = 0;
+  for (const g of track.gates) {
+    const twin = g.sameAs !== undefined ? first.get(g.sameAs) : undefined;
+    if (twin !== undefined) out.push(twin);
+    else {
+      first.set(g.id, n);
+      out.push(n++);
+    }
+  }
+  return out;
+}

@@ -1,20 +1,9 @@
-import type { TrajectorySample, Vec3 } from '../core/messages.js';
-import { acceleration, position, velocity, type Quintic } from './quintic.js';
+import type { Trajectory, TrajectorySample, TrajectorySegment, Vec3 } from '../core/messages.js';
+import { acceleration, position, velocity } from './quintic.js';
 
-/** One piece of a trajectory: three axes of quintics over [t0Us, t0Us + durationS]. */
-export interface Segment {
-  t0Us: number;
-  durationS: number;
-  axes: [Quintic, Quintic, Quintic];
-  /** Index (in the track) of the gate the segment ends in, or null for a segment to a hover point. */
-  gateIndex: number | null;
-}
-
-/** A planned trajectory: contiguous segments in time, published on `planning/trajectory`. */
-export interface Trajectory {
-  tUs: number;
-  segments: Segment[];
-}
+/** Declared once in core/messages.ts (the `planning/trajectory` topic). */
+export type Segment = TrajectorySegment;
+export type { Trajectory };
 
 export function trajectoryEndUs(traj: Trajectory): number {
   const last = traj.segments.at(-1);

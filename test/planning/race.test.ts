@@ -67,3 +67,21 @@ test('plane crossing: forwards only, offset measured in the gate plane', () => {
   assert.equal(planeCrossing([11, 0, -1.5], [9, 0, -1.5], g), null);
   assert.ok(Math.abs(planeCrossing([9, 0.5, -2.5], [11, 0.5, -2.5], g)! - 1.0) < 1e-9);
 });
+
+test('a gate whose estimate moves forward across the vehicle between two steps still counts as passed', () => {
+  // Measured in `racepilot sim` (seed 5): the gate map moved the gate 2 cm along its normal in the very step the
+  // vehicle crossed it, so neither position was behind the plane as the gate was estimated at the second step.
+  const n: Vec3 = [Math.cos((150 * Math.PI) / 180), Math.sin((150 * Math.PI) / 180), 0];
+  const before: RaceGate = { p_odom_ned_m: [34.882, -6.148, -1.07], n_ned: n, innerSizeM: 1.5 };
+  const after: RaceGate = { p_odom_ned_m: [34.902, -6.151, -1.05], n_ned: n, innerSizeM: 1.5 };
+  const a: Vec3 = [34.917, -6.109, -1.16];
+  const b: Vec3 = [34.658, -5.947, -1.146];
+  assert.equal(planeCrossing(a, b, after), null, 'judged with the moved gate alone, no crossing');
+  let s: RaceState = { ...initialRaceState(0), phase: 'racing', targetGate: 0 };
+  const p = { laps: 1, gateCount: 1, takeoffAltitudeM: 1.5, blindTimeoutS: 2, holdBeforeLandS: 1, passToleranceM: 0.1 };
+  const input = (tUs: number, pos: Vec3): RaceInput => ({ tUs, started: true, control: 'in_control', p_odom_ned_m: pos, v_ned_mps: [0, 0, 0], lastSightingUs: tUs });
+  s = stepRace(s, input(0, a), before, p).state;
+  const r = stepRace(s, input(20_000, b), after, p);
+  assert.equal(r.state.gatesPassed, 1);
+  assert.ok(r.events.some((e) => e.kind === 'gate_passed'));
+});

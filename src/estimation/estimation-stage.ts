@@ -1,0 +1,81 @@
+import type { TopicBus } from '../core/bus.js';
+import type { GateMapState, PerceptionGates, Topics, VehicleState } from '../core/messages.js';
+import type { Track } from '../planning/track.js';
+import { bodyToOdom, defaultGateMapParams, GateMap, type GateMapParams } from './gate-map.js';
+
+/** Odometry older than this around a detection's capture time cannot place it (µs). */
+const MAX_POSE_GAP_US = 100_000;
+/** How much odometry history is kept to look up the pose at a FrameSet's capture time (µs). */
+const HISTORY_US = 1_000_000;
+
+/**
+ * The estimation module's imperative shell: keeps a short history of the flight controller's odometry, places each
+ * gate that perception saw (body frame, at the FrameSet's capture time) into the odometry frame through the pose
+ * at that time, fuses it into the gate map (association, outliers, drift) and publishes `estimation/gate_map`.
+ * The gate the race expects next is followed from `race/event`, to break ties when gates overlap in view.
+ */
+export class EstimationStage {
+  readonly map: GateMap;
+  private readonly poses: VehicleState[] = [];
+  private expected = 0;
+  /** Capture time of the last sighting the map accepted (µs), null before any. */
+  lastSightingUs: number | null = null;
+  /** Detections that could not be placed: no odometry near their capture time. */
+  unplaced = 0;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly bus: TopicBus<Topics>,
+    private readonly track: Track,
+    params: GateMapParams = defaultGateMapParams,
+  ) {
+    this.map = new GateMap(track, params);
+    this.unsubscribe.push(
+      bus.subscribe('fc/vehicle_state', (v) => this.onVehicle(v)),
+      bus.subscribe('perception/gates', (g) => this.onGates(g)),
+      bus.subscribe('race/event', (e) => {
+        if (e.kind === 'gate_passed' && e.gateIndex !== undefined) this.expected = (e.gateIndex + 1) % this.track.gates.length;
+      }),
+    );
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe) u();
+  }
+
+  snapshot(tUs: number): GateMapState {
+    return this.map.snapshot(tUs);
+  }
+
+  private onVehicle(v: VehicleState): void {
+    const last = this.poses.at(-1);
+    if (last && v.tSampleUs <= last.tSampleUs) return;
+    this.poses.push(v);
+    while (this.poses.length > 2 && this.poses[0]!.tSampleUs < v.tSampleUs - HISTORY_US) this.poses.shift();
+  }
+
+  /** The odometry sample nearest to tUs, when close enough to trust. */
+  private poseAt(tUs: number): VehicleState | null {
+    let best: VehicleState | null = null;
+    for (const p of this.poses) if (!best || Math.abs(p.tSampleUs - tUs) < Math.abs(best.tSampleUs - tUs)) best = p;
+    return best && Math.abs(best.tSampleUs - tUs) <= MAX_POSE_GAP_US ? best : null;
+  }
+
+  private onGates(msg: PerceptionGates): void {
+    if (msg.gates.length === 0) return;
+    const pose = this.poseAt(msg.tSampleUs);
+    if (!pose) {
+      this.unplaced += msg.gates.length;
+      return;
+    }
+    // The pose's own sample time may differ from the capture by a few ms: move it along its velocity.
+    const dt = (msg.tSampleUs - pose.tSampleUs) / 1e6;
+    const p = pose.p_ned_m.map((x, k) => x + pose.v_ned_mps[k]! * dt) as typeof pose.p_ned_m;
+    for (const g of msg.gates) {
+      const sigmaM = Math.max(g.sigma_p_body_m[0], g.sigma_p_body_m[1], g.sigma_p_body_m[2], 0.02);
+      const k = this.map.observe({ tUs: msg.tSampleUs, p_odom_ned_m: bodyToOdom(g.p_body_m, p, pose.q_ned_body), sigmaM }, this.expected);
+      if (k !== null) this.lastSightingUs = Math.max(this.lastSightingUs ?? 0, msg.tSampleUs);
+    }
+    this.bus.publish('estimation/gate_map', this.map.snapshot(msg.tUs));
+  }
+}
