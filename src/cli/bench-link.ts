@@ -1,5 +1,4 @@
 import dgram from 'node:dgram';
-import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { common, minimal } from 'mavlink-mappings';
@@ -17,6 +16,7 @@ import { telemetrySchema } from '../core/config/telemetry.js';
 import { silentLogger } from '../core/logger.js';
 import { percentile } from '../core/stats.js';
 import { TelemetryServer } from '../telemetry/server.js';
+import { parseCommandArgs } from './args.js';
 
 const USAGE = `usage: racepilot bench link [--json] [--seconds N] [--rate HZ] [--busy N] [--telemetry-clients N]
 
@@ -131,16 +131,13 @@ async function startTelemetryLoad(bus: TopicBus<Topics>, clock: WallClock, clien
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '50' }, busy: { type: 'string' }, 'telemetry-clients': { type: 'string', default: '0' }, help: { type: 'boolean', default: false } } }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    { json: { type: 'boolean', default: false }, seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '50' }, busy: { type: 'string' }, 'telemetry-clients': { type: 'string', default: '0' } },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   const seconds = Number(values.seconds);
   const rate = Number(values.rate);
   const busy = values.busy === undefined ? availableParallelism() : Number(values.busy);

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { TopicBus } from '../core/bus.js';
 import { WallClock } from '../core/clock.js';
 import { loadConfig } from '../core/config/load.js';
@@ -8,6 +7,7 @@ import type { Topics } from '../core/messages.js';
 import { FlightLink } from '../flight/flight-link.js';
 import { createFlightTransport } from '../flight/transport/create.js';
 import { readyAfterSelfTests } from '../core/sd-notify.js';
+import { parseCommandArgs } from './args.js';
 import { LogTap, startDaemonServices, type DaemonServices } from './daemon-services.js';
 
 const USAGE = `usage: racepilot run --config FILE [--start] [--link-timeout S]
@@ -24,25 +24,13 @@ stop streaming, exit.
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string' },
-        start: { type: 'boolean', default: false },
-        'link-timeout': { type: 'string', default: '10' },
-        help: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    { config: { type: 'string' }, start: { type: 'boolean', default: false }, 'link-timeout': { type: 'string', default: '10' } },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.config) throw new UsageError(`--config FILE is required\n\n${USAGE}`);
   const linkTimeoutS = Number(values['link-timeout']);
   if (!(linkTimeoutS > 0)) throw new UsageError(`--link-timeout: expected a positive number of seconds, got "${values['link-timeout']}"`);

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { RacepilotError, UsageError } from '../core/errors.js';
+import { expectPositionals, parseCommandArgs } from './args.js';
 import type { TelemetryFrame } from '../telemetry/protocol.js';
 import { formatEvent, formatLogLine, formatStatusLine } from '../telemetry/tail-format.js';
 
@@ -146,28 +146,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        token: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        count: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs(argv, { token: { type: 'string' }, json: { type: 'boolean', default: false }, count: { type: 'string' } }, USAGE);
+  if (!parsed) return 0;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new UsageError(`expected one URL, got ${positionals.length}\n\n${USAGE}`);
+  expectPositionals(positionals, 1, 'URL', USAGE);
   const url = positionals[0]!;
   let parsedUrl: URL;
   try {

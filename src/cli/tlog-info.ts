@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, expectPositionals } from './args.js';
 import { UsageError } from '../core/errors.js';
 import { readCaptureFile, type CaptureFormat } from '../recording/tlog.js';
 import { summarizeCapture, type CaptureSummary } from '../recording/tlog-summary.js';
@@ -15,26 +15,10 @@ were not packets or failed their CRC.
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        format: { type: 'string', default: 'auto' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  const parsed = parseCommandArgs(argv, { json: { type: 'boolean', default: false }, format: { type: 'string', default: 'auto' } }, USAGE);
+  if (!parsed) return 0;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new UsageError(`expected one FILE, got ${positionals.length}\n\n${USAGE}`);
+  expectPositionals(positionals, 1, 'FILE', USAGE);
   const format = values.format as string;
   if (format !== 'auto' && format !== 'tlog' && format !== 'raw') {
     throw new UsageError(`--format must be auto, tlog or raw, not "${format}"`);
