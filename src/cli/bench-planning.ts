@@ -40,3 +40,38 @@ export function benchPlanning(opts: { trackFile?: string; lookahead?: number; re
     idealMeanSpeedMps: Math.round(lap.meanSpeedMps * 100) / 100,
   };
 }
+
+const BENCH_PLANNING_USAGE = `usage: racepilot bench planning [--track FILE] [--lookahead N] [--replan-ms MS] [--json]
+
+Replans along the course as the race does and reports the time per planning call (wall and CPU: p50, p90, p99,
+max) and the lap the plans give with ideal tracking. Target: planning p99 under 5 ms.
+`;
+
+/** `racepilot bench planning`. */
+export async function run(argv: string[]): Promise<number> {
+  const { parseCommandArgs } = await import('./args.js');
+  const parsed = parseCommandArgs(
+    argv,
+    { track: { type: 'string' }, lookahead: { type: 'string', default: '2' }, 'replan-ms': { type: 'string', default: '20' }, json: { type: 'boolean', default: false } },
+    BENCH_PLANNING_USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const r = benchPlanning({
+    ...(values.track ? { trackFile: values.track } : {}),
+    lookahead: Number(values.lookahead),
+    replanPeriodMs: Number(values['replan-ms']),
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else {
+    const w = r.planMs;
+    const c = r.planCpuMs;
+    process.stdout.write(
+      `bench planning: ${r.plans} plans on ${r.track}, ${r.lookaheadGates} gates ahead\n` +
+        `  wall ms: p50 ${w.p50}, p90 ${w.p90}, p99 ${w.p99}, max ${w.max}\n` +
+        `  cpu ms:  p50 ${c.p50}, p90 ${c.p90}, p99 ${c.p99}, max ${c.max}\n` +
+        `  ideal lap ${r.idealLapS} s, mean speed ${r.idealMeanSpeedMps} m/s; target p99 < 5 ms: ${w.p99 < 5 ? 'met' : 'NOT met'}\n`,
+    );
+  }
+  return 0;
+}

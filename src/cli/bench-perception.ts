@@ -1,0 +1,275 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { allRigCameras, mat3Apply, mat3Mul, type RigCamera } from '../camera/rig.js';
+import { WallClock } from '../core/clock.js';
+import { perceptionSchema, type PerceptionConfig } from '../core/config/perception.js';
+import { configWith, loadConfig } from '../core/config/load.js';
+import { UsageError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import type { CameraImage, FrameSet, PerceptionGates, PerceptionTimings } from '../core/messages.js';
+import { summarize } from '../core/stats.js';
+import { BatchPreprocessor } from '../perception/batch-preprocess.js';
+import { DetectorSession } from '../perception/detector-session.js';
+import { PerceptionStage, type Detector } from '../perception/perception-stage.js';
+import { WorkerDetector } from '../perception/worker-detector.js';
+import { NEUTRAL_LOOK } from '../sim/render/look.js';
+import { Renderer } from '../sim/render/renderer.js';
+import { buildScene } from '../sim/render/scene.js';
+
+const USAGE = `usage: racepilot bench perception [--json] [options]
+
+Runs the daemon's perception path (worker preprocessing, ONNX Runtime inference, decoding, gate geometry) on
+rendered FrameSets of the configured rigs, for the pruned and the dense model, and reports FrameSets/s, images/s,
+per-stage and end-to-end latency p50/p99, and the event loop's longest stall while it runs.
+
+  --config FILE     configuration (rigs and perception section; default: built-in defaults)
+  --models A,B      models to compare (default: models/gate-detector.onnx,models/gate-detector-dense.onnx)
+  --duration S      seconds per measured run (default 4)
+  --rate HZ         FrameSet rate of the paced run (default: the rigs' fps)
+  --threads N       ONNX Runtime intra-op threads (default: the configuration's)
+  --inline          run ONNX Runtime on the event loop's thread instead of the inference worker (to compare)
+  --json            print one JSON object
+  -h, --help        this text
+
+Two runs per model: "saturated" feeds a new FrameSet whenever fewer than two are in flight (the ceiling), "paced"
+feeds them at the camera rate and skips when perception is behind (the latency the flight would see). Run it under
+nice -n 10 on a shared machine and read the figures as that machine's.
+`;
+
+const root = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
+
+export interface StageFigures { p50: number; p99: number }
+export interface RunFigures {
+  framesets: number;
+  framesetsPerS: number;
+  imagesPerS: number;
+  skipped: number;
+  gatesPerFrameset: number;
+  latencyMs: Record<keyof PerceptionTimings, StageFigures>;
+  eventLoopMaxStallMs: number;
+  eventLoopP99Ms: number;
+  /** CPU time of the whole process (all threads: event loop, worker, ONNX Runtime) per FrameSet. */
+  cpuMsPerFrameset: number;
+  /** 2 cores × 1000 / cpuMsPerFrameset: the rate two otherwise idle cores would allow (an estimate, not a measurement). */
+  idleTwoCoreFramesetsPerS: number;
+}
+export interface ModelFigures {
+  model: string;
+  variant: string;
+  mflopsPerImage: number;
+  provider: string;
+  selfTestMs: number;
+  saturated: RunFigures;
+  paced: RunFigures & { rateHz: number };
+}
+export interface BenchPerceptionResult {
+  detector: 'worker' | 'inline';
+  /** The event loop of this process doing nothing, just before the runs: what the machine's load alone causes. */
+  idleEventLoop: { maxStallMs: number; p99Ms: number };
+  images: number;
+  width: number;
+  height: number;
+  format: string;
+  threads: number;
+  durationS: number;
+  models: ModelFigures[];
+}
+
+export interface BenchPerceptionOptions {
+  config?: ReturnType<typeof configWith>;
+  models?: string[];
+  durationS?: number;
+  rateHz?: number;
+  threads?: number;
+  /** Run the session on the event loop's thread (onnxruntime-node blocks it for the inference) instead of the worker. */
+  inline?: boolean;
+  /** Distinct rendered FrameSets cycled through (rendering is slower than perception on a small machine). */
+  distinctFramesets?: number;
+}
+
+/** Renders `n` FrameSets of all rig cameras from vehicle poses in front of the course's gates. */
+function renderFramesets(cams: readonly RigCamera[], formats: ('GRAY8' | 'RGB')[], n: number): CameraImage[][] {
+  const scene = buildScene({ seed: 5 });
+  const renderers = cams.map((c, k) => new Renderer(scene, c.model, formats[k] === 'RGB' ? 3 : 1));
+  const sets: CameraImage[][] = [];
+  for (let i = 0; i < n; i++) {
+    const g = scene.gates[i % scene.gates.length]!;
+    const d = 4 + ((i * 3) % 9);
+    const yaw = Math.atan2(g.f_ned[1], g.f_ned[0]);
+    const [c, s] = [Math.cos(yaw), Math.sin(yaw)];
+    const R_ned_body = [c, -s, 0, s, c, 0, 0, 0, 1] as RigCamera['R_body_cam'];
+    const p = [g.c_ned_m[0] - g.f_ned[0] * d, g.c_ned_m[1] - g.f_ned[1] * d, g.c_ned_m[2] - 0.5];
+    sets.push(cams.map((cam, k) => {
+      const o = mat3Apply(R_ned_body, cam.p_body_m);
+      const out = renderers[k]!.render({ p_ned_m: [p[0]! + o[0], p[1]! + o[1], p[2]! + o[2]], R_ned_cam: mat3Mul(R_ned_body, cam.R_body_cam) }, NEUTRAL_LOOK);
+      return { tUs: 0, tSampleUs: 0, rig: cam.rig, side: cam.side, seq: i, width: out.width, height: out.height,
+        format: out.channels === 3 ? 'RGB' : 'GRAY8', data: out.image } satisfies CameraImage;
+    }));
+  }
+  return sets;
+}
+
+async function measure(stage: PerceptionStage, sets: CameraImage[][], clock: WallClock, durationS: number, rateHz: number | null): Promise<RunFigures> {
+  const msgs: PerceptionGates[] = [];
+  let seq = 0;
+  let inFlight = 0;
+  let skipped = 0;
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const feed = (): void => {
+    const t = clock.nowUs();
+    const images = sets[seq % sets.length]!.map((img) => ({ ...img, tUs: t, tSampleUs: t }));
+    const fs: FrameSet = { tUs: t, tSampleUs: t, seq: seq++, images, holes: [], dead: [], skewUs: 0 };
+    inFlight++;
+    void stage.process(fs).then((m) => {
+      msgs.push(m);
+      inFlight--;
+      if (rateHz === null && running) feed();
+    });
+  };
+  let running = true;
+  h.enable();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let timer: NodeJS.Timeout | null = null;
+  if (rateHz === null) {
+    feed();
+    feed();
+  } else {
+    // Camera-paced: FrameSet k is due at t0 + k/rate whatever the timers' lateness; one that finds two in flight is
+    // skipped, as the stage skips on the bus.
+    let due = 0;
+    const tick = (): void => {
+      const now = performance.now();
+      while (running && t0 + (due * 1000) / rateHz <= now) {
+        due++;
+        if (inFlight < 2) feed();
+        else skipped++;
+      }
+      if (running) timer = setTimeout(tick, Math.max(0, t0 + (due * 1000) / rateHz - performance.now()));
+    };
+    tick();
+  }
+  await new Promise((r) => setTimeout(r, durationS * 1000));
+  running = false;
+  if (timer) clearTimeout(timer);
+  const elapsed = (performance.now() - t0) / 1000;
+  while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+  const cpu = process.cpuUsage(cpu0);
+  h.disable();
+  const keys: (keyof PerceptionTimings)[] = ['queueMs', 'preprocessMs', 'inferenceMs', 'decodeMs', 'geometryMs', 'endToEndMs', 'mainThreadMs'];
+  const r3 = (v: number) => Math.round(v * 100) / 100;
+  const latencyMs = Object.fromEntries(keys.map((k) => {
+    const s = summarize(msgs.map((m) => m.timings[k] ?? 0));
+    return [k, { p50: r3(s.p50), p99: r3(s.p99) }];
+  })) as RunFigures['latencyMs'];
+  const images = msgs.reduce((a, m) => a + m.imagesUsed, 0);
+  return {
+    framesets: msgs.length,
+    framesetsPerS: r3(msgs.length / elapsed),
+    imagesPerS: r3(images / elapsed),
+    skipped,
+    gatesPerFrameset: r3(msgs.reduce((a, m) => a + m.gates.length, 0) / Math.max(1, msgs.length)),
+    latencyMs,
+    cpuMsPerFrameset: r3((cpu.user + cpu.system) / 1000 / Math.max(1, msgs.length)),
+    idleTwoCoreFramesetsPerS: r3((2 * 1000 * Math.max(1, msgs.length)) / ((cpu.user + cpu.system) / 1000)),
+    eventLoopMaxStallMs: r3(h.max / 1e6),
+    eventLoopP99Ms: r3(h.percentile(99) / 1e6),
+  };
+}
+
+export async function benchPerception(opts: BenchPerceptionOptions = {}): Promise<BenchPerceptionResult> {
+  const config = opts.config ?? configWith({});
+  const threads = opts.threads ?? config.perception.cpu.intraOpThreads;
+  const durationS = opts.durationS ?? 4;
+  const rigs = config.camera.rigs.filter((r) => r.enabled);
+  const cams = allRigCameras(config.camera.rigs);
+  const formats = rigs.flatMap((r) => [r.format, r.format]);
+  const rateHz = opts.rateHz ?? rigs[0]!.fps;
+  const sets = renderFramesets(cams, formats, opts.distinctFramesets ?? 4);
+  const log = createLogger({ level: 'warn', format: 'json', stream: process.stderr });
+  const models = opts.models ?? [root('models/gate-detector.onnx'), root('models/gate-detector-dense.onnx')];
+  const out: ModelFigures[] = [];
+  const idle = monitorEventLoopDelay({ resolution: 1 });
+  idle.enable();
+  await new Promise((r) => setTimeout(r, 2000));
+  idle.disable();
+  const idleEventLoop = { maxStallMs: Math.round(idle.max / 1e4) / 100, p99Ms: Math.round(idle.percentile(99) / 1e4) / 100 };
+  for (const model of models) {
+    const cfg: PerceptionConfig = perceptionSchema.parse({ ...config.perception, model, cpu: { ...config.perception.cpu, intraOpThreads: threads } });
+    const session: Detector & { selfTestMs: number; close(): Promise<void> } = opts.inline
+      ? await DetectorSession.open(cfg, log)
+      : await WorkerDetector.open(cfg, log);
+    const pre = new BatchPreprocessor(session.info.input, cams.length);
+    const clock = new WallClock();
+    const stage = new PerceptionStage({ cfg, cameras: cams, detector: session, pre, clock, log });
+    try {
+      await measure(stage, sets, clock, Math.min(1, durationS), null); // warm-up: JIT, ONNX Runtime arenas, buffers
+      const saturated = await measure(stage, sets, clock, durationS, null);
+      const paced = await measure(stage, sets, clock, durationS, rateHz);
+      out.push({
+        model, variant: session.info.variant, mflopsPerImage: Math.round(session.info.flops / 1e5) / 10, provider: session.provider,
+        selfTestMs: Math.round(session.selfTestMs * 10) / 10, saturated, paced: { ...paced, rateHz },
+      });
+    } finally {
+      await pre.close();
+      await session.close();
+    }
+  }
+  return { detector: opts.inline ? 'inline' : 'worker', idleEventLoop, images: cams.length, width: cams[0]!.model.width, height: cams[0]!.model.height, format: formats[0]!, threads, durationS, models: out };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' }, models: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' },
+        threads: { type: 'string' }, inline: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const num = (v: string | undefined, name: string, lo: number, hi: number): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(n >= lo && n <= hi)) throw new UsageError(`--${name}: expected a number in [${lo}, ${hi}], got "${v}"`);
+    return n;
+  };
+  const res = await benchPerception({
+    config: values.config ? loadConfig(values.config) : configWith({}),
+    models: values.models?.split(',').filter(Boolean),
+    durationS: num(values.duration, 'duration', 0.5, 600),
+    rateHz: num(values.rate, 'rate', 1, 240),
+    threads: num(values.threads, 'threads', 1, 64),
+    inline: values.inline,
+  });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(res)}\n`);
+    return 0;
+  }
+  const lines = [
+    `perception: ${res.images} images ${res.width}x${res.height} ${res.format} per FrameSet, ${res.threads} ONNX Runtime threads (${res.detector}), ${res.durationS} s per run`,
+    `  idle event loop before the runs (the machine's own load): longest stall ${res.idleEventLoop.maxStallMs} ms, p99 ${res.idleEventLoop.p99Ms} ms`,
+  ];
+  for (const m of res.models) {
+    lines.push(`${m.variant} (${m.mflopsPerImage} MFLOPs/image, ${m.provider}, self-test ${m.selfTestMs} ms): ${m.model}`);
+    for (const [name, r] of [['saturated', m.saturated], [`paced ${m.paced.rateHz} Hz`, m.paced]] as const) {
+      const l = r.latencyMs;
+      lines.push(`  ${name}: ${r.framesetsPerS} FrameSets/s, ${r.imagesPerS} images/s, skipped ${r.skipped}, gates/FrameSet ${r.gatesPerFrameset}; ` +
+        `CPU ${r.cpuMsPerFrameset} ms/FrameSet (two idle cores: ~${r.idleTwoCoreFramesetsPerS} FrameSets/s)`);
+      lines.push(`    p50/p99 ms: preprocess ${l.preprocessMs.p50}/${l.preprocessMs.p99}, wait ${l.queueMs.p50}/${l.queueMs.p99}, inference ${l.inferenceMs.p50}/${l.inferenceMs.p99}, ` +
+        `decode ${l.decodeMs.p50}/${l.decodeMs.p99}, geometry ${l.geometryMs.p50}/${l.geometryMs.p99}, end to end ${l.endToEndMs.p50}/${l.endToEndMs.p99}`);
+      lines.push(`    event loop: longest stall ${r.eventLoopMaxStallMs} ms, p99 ${r.eventLoopP99Ms} ms; held by perception per FrameSet p50/p99 ${l.mainThreadMs.p50}/${l.mainThreadMs.p99} ms`);
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/**
+ * The `perception` section: which detector model runs, on which ONNX Runtime execution providers (tried in the
+ * order listed; the first whose session opens and passes the self-test runs), and the thresholds that turn the
+ * network's output into gates. Everything about the model's input and output is read from the model file's own
+ * metadata, never from here.
+ */
+
+const providerName = z.enum(['tensorrt', 'cuda', 'cpu']);
+
+export const perceptionSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** ONNX model with racepilot metadata; relative paths are taken from the working directory. */
+    model: z.string().min(1).default('models/gate-detector.onnx'),
+    /** Execution providers in order of preference. */
+    providers: z
+      .array(providerName)
+      .min(1)
+      .refine((l) => new Set(l).size === l.length, 'each provider at most once')
+      .default(['tensorrt', 'cuda', 'cpu']),
+    tensorrt: z
+      .object({
+        deviceId: z.number().int().min(0).default(0),
+        fp16: z.boolean().default(true),
+        /** Built engines are kept here so that a restart does not rebuild them (minutes on a Xavier). */
+        engineCacheDir: z.string().min(1).default('.cache/tensorrt'),
+        /** Builder workspace (MiB). */
+        workspaceMb: z.number().int().min(16).max(65536).default(1024),
+      })
+      .strict()
+      .default({}),
+    cuda: z.object({ deviceId: z.number().int().min(0).default(0) }).strict().default({}),
+    cpu: z
+      .object({
+        /**
+         * Threads inside one operator (ONNX Runtime intra-op pool), counting the inference worker's own thread. 1 on
+         * a two-core machine: with the preprocessing worker and the event loop beside it, 2 was measured slower
+         * (`racepilot bench perception --threads 2`: 31 vs 45 FrameSets/s saturated). Raise it on the Jetson.
+         */
+        intraOpThreads: z.number().int().min(1).max(64).default(1),
+        /** Operators run in parallel (1: sequential execution). */
+        interOpThreads: z.number().int().min(1).max(64).default(1),
+      })
+      .strict()
+      .default({}),
+    /** Lowest centre-heatmap score reported as a gate. */
+    gateThreshold: z.number().min(0).max(1).default(0.3),
+    /** Lowest corner-heatmap value for a corner to count as seen (others are weighted down in the geometry). */
+    cornerThreshold: z.number().min(0).max(1).default(0.15),
+    maxGatesPerImage: z.number().int().min(1).max(50).default(10),
+    /** The gate's inner (flyable) square side (m): AIRR 8 ft. */
+    gateInnerSizeM: z.number().positive().max(20).default(2.438),
+    /** Detected corner noise at full image resolution (px, 1σ); drives the reported uncertainties. */
+    cornerSigmaPx: z.number().positive().max(50).default(1.5),
+    /** Images darker or brighter than this mean (0..255) on average are reported as blind, not inferred on. */
+    blindMeanBelow: z.number().min(0).max(255).default(4),
+    blindMeanAbove: z.number().min(0).max(255).default(251),
+  })
+  .strict();
+
+export type PerceptionConfig = z.infer<typeof perceptionSchema>;

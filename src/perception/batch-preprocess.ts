@@ -1,0 +1,162 @@
+import { Worker } from 'node:worker_threads';
+import type { InputSpec } from './preprocess.js';
+
+/** One image handed to the batch: 8-bit, interleaved, rows without padding. */
+export interface BatchImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: Uint8Array;
+}
+
+/** Messages to the worker: a (new or grown) buffer slot, or a job on one. */
+export type PreprocessMessage =
+  | { type: 'slot'; slot: number; pixels: SharedArrayBuffer; tensor: SharedArrayBuffer }
+  | { type: 'job'; id: number; slot: number; images: { width: number; height: number; channels: 1 | 3; offset: number }[] };
+
+export interface PreprocessResult {
+  id: number;
+  /** Per image: network-input pixels to image pixels. */
+  scales: { sx: number; sy: number }[];
+  /** Per image: mean byte value (0..255), for black and saturated frames. */
+  means: number[];
+  /** Time the worker spent (ms). */
+  ms: number;
+}
+
+/**
+ * A filled batch tensor (in a SharedArrayBuffer: hand it to a worker without copying; ONNX Runtime in this thread
+ * needs it copied, which DetectorSession.run does); `release` hands the buffers back once inference is done with it.
+ */
+export interface Batch {
+  tensor: Float32Array;
+  batch: number;
+  scales: { sx: number; sy: number }[];
+  means: number[];
+  workerMs: number;
+  release(): void;
+}
+
+interface Slot {
+  index: number;
+  pixels: SharedArrayBuffer;
+  /** The batch tensor in shared memory: the inference worker reads it where the preprocessing worker wrote it. */
+  shared: Float32Array;
+}
+
+/**
+ * Pre-processing of a FrameSet's images into one batched tensor, off the event loop. The event loop copies the
+ * camera bytes into shared memory (camera buffers are pooled by their sources and cannot be given away) and the
+ * worker's tensor out of it; the worker resizes, converts and normalises. `depth` buffer slots circulate, so the
+ * next FrameSet can be prepared while the previous one is inferred. Nothing is allocated or transferred per frame:
+ * passing ArrayBuffers back and forth by transfer was measured to drive V8 into a scavenge every few milliseconds
+ * (external-memory accounting), with pauses up to ~50 ms on the event loop.
+ */
+export class BatchPreprocessor {
+  private readonly worker: Worker;
+  private readonly free: Slot[] = [];
+  private slotCount = 0;
+  private readonly pending = new Map<number, { resolve: (r: PreprocessResult) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private failed: Error | null = null;
+  readonly floatsPerImage: number;
+
+  constructor(readonly spec: InputSpec, readonly maxBatch = 8, depth = 2) {
+    this.floatsPerImage = spec.channels * spec.width * spec.height;
+    this.worker = new Worker(new URL('./preprocess-worker.js', import.meta.url), { workerData: { spec } });
+    for (let i = 0; i < depth; i++) this.free.push(this.newSlot(640 * 480 * maxBatch));
+    this.worker.on('message', (r: PreprocessResult) => {
+      const p = this.pending.get(r.id);
+      this.pending.delete(r.id);
+      if (this.pending.size === 0) this.worker.unref();
+      p?.resolve(r);
+    });
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`preprocessing worker exited with code ${code}`)));
+    // The worker keeps the process alive only while a job is out: an idle stage must not block a clean exit.
+    this.worker.unref();
+  }
+
+  private fail(err: Error): void {
+    this.failed ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  /**
+   * Synchronous on purpose: the camera's pooled pixels are copied before run() first yields. Should more batches be
+   * in flight than `depth`, another buffer pair is made (and then kept), never a wait.
+   */
+  private acquire(): Slot {
+    return this.free.pop() ?? this.newSlot(640 * 480 * this.maxBatch);
+  }
+
+  private newSlot(pixelBytes: number, index = this.slotCount++): Slot {
+    const floats = this.maxBatch * this.floatsPerImage;
+    const shared = new SharedArrayBuffer(floats * 4);
+    const slot: Slot = { index, pixels: new SharedArrayBuffer(pixelBytes), shared: new Float32Array(shared) };
+    const msg: PreprocessMessage = { type: 'slot', slot: index, pixels: slot.pixels, tensor: shared };
+    this.worker.postMessage(msg);
+    return slot;
+  }
+
+  private giveBack(b: Slot): void {
+    this.free.push(b);
+  }
+
+  /** Buffer pairs made so far that are idle (for tests: reuse means this does not grow). */
+  get idleBuffers(): number {
+    return this.free.length;
+  }
+
+  /** Fills a batch tensor from up to maxBatch images (slot k of the tensor is images[k]). */
+  async run(images: readonly BatchImage[]): Promise<Batch> {
+    if (this.failed) throw this.failed;
+    if (images.length === 0 || images.length > this.maxBatch) throw new RangeError(`batch of ${images.length} images, 1..${this.maxBatch} allowed`);
+    let buf = this.acquire();
+    let bytes = 0;
+    for (const img of images) bytes += img.width * img.height * img.channels;
+    // Grow once to the largest FrameSet seen (with headroom), then reuse.
+    if (buf.pixels.byteLength < bytes) buf = this.newSlot(Math.ceil(bytes * 1.25), buf.index);
+    const px = new Uint8Array(buf.pixels);
+    let offset = 0;
+    const desc = images.map((img) => {
+      const n = img.width * img.height * img.channels;
+      if (img.data.length < n) throw new RangeError(`image data has ${img.data.length} bytes, ${img.width}x${img.height}x${img.channels} needs ${n}`);
+      px.set(img.data.subarray(0, n), offset);
+      const d = { width: img.width, height: img.height, channels: img.channels, offset };
+      offset += n;
+      return d;
+    });
+    const id = this.nextId++;
+    const result = new Promise<PreprocessResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const job: PreprocessMessage = { type: 'job', id, slot: buf.index, images: desc };
+    this.worker.ref();
+    this.worker.postMessage(job);
+    let r: PreprocessResult;
+    try {
+      r = await result;
+    } catch (err) {
+      this.giveBack(buf);
+      throw err;
+    }
+    const n = images.length * this.floatsPerImage;
+    let released = false;
+    return {
+      tensor: buf.shared.subarray(0, n),
+      batch: images.length,
+      scales: r.scales,
+      means: r.means,
+      workerMs: r.ms,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.giveBack(buf);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}

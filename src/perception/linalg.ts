@@ -1,0 +1,52 @@
+/**
+ * Small dense linear algebra for the gate geometry (systems of at most 8 unknowns): Gauss-Jordan elimination with
+ * partial pivoting. Returns null for a singular system instead of throwing: degenerate corners are an input
+ * condition the caller reports, not a programming error.
+ */
+
+/** Solves A·x = b (A is n×n, row-major arrays; neither is modified). */
+export function solve(A: readonly (readonly number[])[], b: readonly number[]): number[] | null {
+  const n = b.length;
+  const M = A.map((row, i) => [...row, b[i]!]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
+    const pivot = M[p]![c]!;
+    if (!(Math.abs(pivot) > 1e-300) || !Number.isFinite(pivot)) return null;
+    [M[c], M[p]] = [M[p]!, M[c]!];
+    const row = M[c]!;
+    for (let k = c; k <= n; k++) row[k] = row[k]! / pivot;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = M[r]![c]!;
+      if (f === 0) continue;
+      const rr = M[r]!;
+      for (let k = c; k <= n; k++) rr[k] = rr[k]! - f * row[k]!;
+    }
+  }
+  return M.map((row) => row[n]!);
+}
+
+/** Inverse of an n×n matrix, or null when singular. */
+export function invert(A: readonly (readonly number[])[]): number[][] | null {
+  const n = A.length;
+  const cols: number[][] = [];
+  for (let j = 0; j < n; j++) {
+    const e = Array.from({ length: n }, (_, i) => (i === j ? 1 : 0));
+    const x = solve(A, e);
+    if (!x) return null;
+    cols.push(x);
+  }
+  return Array.from({ length: n }, (_, i) => cols.map((c) => c[i]!));
+}
+
+/** Symmetric 3×3 (row-major nested) times a vector. */
+export function mulMatVec(A: readonly (readonly number[])[], v: readonly number[]): number[] {
+  return A.map((row) => row.reduce((s, a, j) => s + a * v[j]!, 0));
+}
+
+/** R·Σ·Rᵀ for a 3×3 rotation given row-major flat (the covariance of rotated vectors). */
+export function rotateCov(R: readonly number[], S: readonly (readonly number[])[]): number[][] {
+  const RS = [0, 1, 2].map((i) => [0, 1, 2].map((j) => R[3 * i]! * S[0]![j]! + R[3 * i + 1]! * S[1]![j]! + R[3 * i + 2]! * S[2]![j]!));
+  return [0, 1, 2].map((i) => [0, 1, 2].map((j) => RS[i]![0]! * R[3 * j]! + RS[i]![1]! * R[3 * j + 1]! + RS[i]![2]! * R[3 * j + 2]!));
+}

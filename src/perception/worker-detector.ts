@@ -1,0 +1,124 @@
+import { Worker } from 'node:worker_threads';
+import type { PerceptionConfig } from '../core/config/perception.js';
+import { ConfigError, InputError, RacepilotError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { NoProviderError } from './detector-session.js';
+import type { ModelInfo } from './model-info.js';
+import type { Detector } from './perception-stage.js';
+import type { ProviderAttempt } from './providers.js';
+import { SelfTestError } from './self-test.js';
+
+export type InferenceRequest = { id: number; input: SharedArrayBuffer; byteOffset: number; floats: number; batch: number; output: SharedArrayBuffer };
+export type InferenceReply =
+  | { type: 'log'; line: string }
+  | { type: 'opened'; info: ModelInfo; provider: string; attempts: ProviderAttempt[]; selfTestMs: number }
+  | { type: 'open-failed'; name: string; message: string; where: string | null; exitCode: number; provider: string | null }
+  | { type: 'done'; id: number; floats: number; ms: number }
+  | { type: 'run-failed'; id: number; message: string };
+
+const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+/**
+ * The detector as the daemon runs it: DetectorSession (providers, self-test) inside a worker thread
+ * (inference-worker.ts), because onnxruntime-node's run() occupies its calling thread for the whole inference.
+ * Opening fails with the same typed errors as DetectorSession.open (self-test mismatch, no provider, bad model).
+ * Outputs land in two alternating SharedArrayBuffers: a result stays valid until the run after next resolves.
+ */
+export class WorkerDetector implements Detector {
+  private readonly pending = new Map<number, { resolve: (out: Float32Array) => void; reject: (e: Error) => void; output: SharedArrayBuffer }>();
+  private outputs: SharedArrayBuffer[] = [];
+  private turn = 0;
+  private nextId = 0;
+  private dead: Error | null = null;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly info: ModelInfo,
+    readonly provider: string,
+    readonly attempts: ProviderAttempt[],
+    readonly selfTestMs: number,
+  ) {}
+
+  static open(cfg: PerceptionConfig, log: Logger, opts: { modelPath?: string } = {}): Promise<WorkerDetector> {
+    const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: { cfg, modelPath: opts.modelPath } });
+    return new Promise((resolve, reject) => {
+      let det: WorkerDetector | null = null;
+      worker.on('message', (m: InferenceReply) => {
+        if (m.type === 'log') {
+          try {
+            const { level, msg, time: _t, pid: _p, hostname: _h, name: _n, ...rest } = JSON.parse(m.line) as Record<string, unknown>;
+            log[LEVELS[level as number] ?? 'info'](rest, String(msg));
+          } catch {
+            log.info(m.line);
+          }
+        } else if (m.type === 'opened') {
+          det = new WorkerDetector(worker, m.info, m.provider, m.attempts, m.selfTestMs);
+          worker.unref();
+          resolve(det);
+        } else if (m.type === 'open-failed') {
+          void worker.terminate();
+          reject(rebuild(m));
+        } else if (det) det.settle(m);
+      });
+      worker.on('error', (err) => (det ? det.fail(err) : reject(err)));
+      worker.on('exit', (code) => det?.fail(new Error(`inference worker exited with code ${code}`)));
+    });
+  }
+
+  private settle(m: InferenceReply): void {
+    if (m.type !== 'done' && m.type !== 'run-failed') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (m.type === 'done') p.resolve(new Float32Array(p.output, 0, m.floats));
+    else p.reject(new InputError(`inference failed: ${m.message}`, this.info.path));
+  }
+
+  private fail(err: Error): void {
+    this.dead ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  run(input: Float32Array, batch: number): Promise<Float32Array> {
+    if (this.dead) return Promise.reject(this.dead);
+    const plane = 13 * this.info.layout.width * this.info.layout.height;
+    const bytes = batch * plane * 4;
+    const k = this.turn++ % 2;
+    if (!this.outputs[k] || this.outputs[k]!.byteLength < bytes) this.outputs[k] = new SharedArrayBuffer(bytes);
+    const floats = batch * this.info.input.channels * this.info.input.width * this.info.input.height;
+    let src = input;
+    if (!(input.buffer instanceof SharedArrayBuffer)) {
+      src = new Float32Array(new SharedArrayBuffer(floats * 4));
+      src.set(input.subarray(0, floats));
+    }
+    const id = this.nextId++;
+    const output = this.outputs[k]!;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, output });
+      this.worker.ref();
+      const req: InferenceRequest = { id, input: src.buffer as SharedArrayBuffer, byteOffset: src.byteOffset, floats, batch, output };
+      this.worker.postMessage(req);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+function rebuild(m: Extract<InferenceReply, { type: 'open-failed' }>): Error {
+  switch (m.name) {
+    case 'SelfTestError':
+      return new SelfTestError(m.message, m.where, m.provider ?? '?');
+    case 'NoProviderError':
+      return new NoProviderError(m.message, m.where ?? '');
+    case 'InputError':
+      return new InputError(m.message, m.where);
+    case 'ConfigError':
+      return new ConfigError(m.message, m.where);
+    default:
+      return new RacepilotError(m.message, m.where, m.exitCode);
+  }
+}

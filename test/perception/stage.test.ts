@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { rigCameras, type RigCamera } from '../../src/camera/rig.js';
+import { TopicBus } from '../../src/core/bus.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { defaultRigs, rigSchema } from '../../src/core/config/camera.js';
+import { perceptionSchema } from '../../src/core/config/perception.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { CameraImage, PerceptionGates } from '../../src/core/messages.js';
+import { BatchPreprocessor } from '../../src/perception/batch-preprocess.js';
+import { DetectorSession } from '../../src/perception/detector-session.js';
+import type { ModelInfo } from '../../src/perception/model-info.js';
+import { PerceptionStage, type Detector } from '../../src/perception/perception-stage.js';
+import { Preprocessor } from '../../src/perception/preprocess.js';
+import { matFromQuat, rotationAngle } from '../../src/perception/rotation.js';
+import { Prng } from '../../src/sim/render/prng.js';
+import { Renderer } from '../../src/sim/render/renderer.js';
+import { buildScene } from '../../src/sim/render/scene.js';
+import { detection, facingGate, frameSet, renderImages, truthInBody, type Vehicle } from './rendered-truth.js';
+
+const MODEL = fileURLToPath(new URL('../../../models/gate-detector.onnx', import.meta.url));
+const cfg = perceptionSchema.parse({ model: MODEL, providers: ['cpu'], cpu: { intraOpThreads: 1 } });
+const log = createLogger({ level: 'silent' });
+const scene = buildScene({ seed: 11, courseGates: 5 });
+const gate = scene.gates[1]!;
+const cams = rigCameras(rigSchema.parse({ ...defaultRigs[0], format: 'RGB' }), 0);
+const renderers = cams.map((c) => new Renderer(scene, c.model, 3));
+
+/**
+ * A detector that answers with the network output an ideal model would give for the true corners (centre peak,
+ * corner offsets and corner heatmaps in the metadata's layout), so the stage's decoding and geometry are checked
+ * against known truth independently of how well the current model is trained.
+ */
+class TruthDetector implements Detector {
+  readonly provider = 'truth';
+  /** Per batch image: the corners to encode (image pixels), in batch order. */
+  script: ([number, number][] | null)[] = [];
+  constructor(readonly info: ModelInfo, private readonly imageSize: { w: number; h: number }) {}
+  async run(input: Float32Array, batch: number): Promise<Float32Array> {
+    assert.equal(input.length, batch * this.info.input.channels * this.info.input.width * this.info.input.height);
+    const { width: W, height: H, stride: S } = this.info.layout;
+    const plane = W * H;
+    const out = new Float32Array(batch * 13 * plane);
+    const sx = this.imageSize.w / this.info.input.width;
+    const sy = this.imageSize.h / this.info.input.height;
+    for (let b = 0; b < batch; b++) {
+      const q = this.script[b];
+      if (!q) continue;
+      const base = b * 13 * plane;
+      const pin = q.map(([x, y]) => [x / sx, y / sy] as const);
+      const cx = pin.reduce((s, p) => s + p[0], 0) / 4;
+      const cy = pin.reduce((s, p) => s + p[1], 0) / 4;
+      const gx = Math.min(W - 1, Math.max(0, Math.floor(cx / S)));
+      const gy = Math.min(H - 1, Math.max(0, Math.floor(cy / S)));
+      out[base + gy * W + gx] = 0.9;
+      pin.forEach(([x, y], k) => {
+        out[base + (1 + 2 * k) * plane + gy * W + gx] = x - (gx * S + S / 2);
+        out[base + (2 + 2 * k) * plane + gy * W + gx] = y - (gy * S + S / 2);
+        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+          const u = Math.floor(x / S) + dx;
+          const v = Math.floor(y / S) + dy;
+          if (u >= 0 && v >= 0 && u < W && v < H) out[base + (9 + k) * plane + v * W + u] = 0.8;
+        }
+      });
+    }
+    return out;
+  }
+}
+
+let session: DetectorSession;
+let pre: BatchPreprocessor;
+before(async () => {
+  session = await DetectorSession.open(cfg, log);
+  pre = new BatchPreprocessor(session.info.input, 8);
+});
+after(async () => {
+  await pre.close();
+  await session.close();
+});
+
+function truthFrame(det: TruthDetector, v: Vehicle, seed: number) {
+  const rng = new Prng(seed);
+  det.script = cams.map((c: RigCamera) => {
+    const d = detection(c, gate, v, rng, 0.3);
+    return d ? d.corners.map((p) => [p[0], p[1]] as [number, number]) : null;
+  });
+  return frameSet(renderImages(renderers, cams, v, 1000), 1000, seed);
+}
+
+describe('perception stage', () => {
+  it('the worker batch equals the training preprocessing, for RGB and for gray cameras (replicated to RGB)', async () => {
+    const rng = new Prng(3);
+    const rgb = { width: 64, height: 48, channels: 3 as const, data: Uint8Array.from({ length: 64 * 48 * 3 }, () => Math.floor(rng.next() * 256)) };
+    const gray = { width: 80, height: 60, channels: 1 as const, data: Uint8Array.from({ length: 80 * 60 }, () => Math.floor(rng.next() * 256)) };
+    const b = await pre.run([rgb, gray]);
+    const ref = new Preprocessor(session.info.input);
+    const want = ref.allocate(2);
+    ref.into(rgb, want, 0);
+    const grayAsRgb = { ...gray, channels: 3 as const, data: Uint8Array.from({ length: 80 * 60 * 3 }, (_, i) => gray.data[Math.floor(i / 3)]!) };
+    ref.into(grayAsRgb, want, 1);
+    assert.equal(b.tensor.length, want.length);
+    let maxErr = 0;
+    for (let i = 0; i < want.length; i++) maxErr = Math.max(maxErr, Math.abs(b.tensor[i]! - want[i]!));
+    assert.ok(maxErr < 1e-4, `max difference ${maxErr}`);
+    assert.deepEqual(b.scales, [{ sx: 64 / session.info.input.width, sy: 48 / session.info.input.height }, { sx: 80 / session.info.input.width, sy: 60 / session.info.input.height }]);
+    b.release();
+  });
+
+  it('rendered FrameSets through preprocessing, decoding and geometry give the true gate poses (distortion on)', async () => {
+    const det = new TruthDetector(session.info, { w: cams[0]!.model.width, h: cams[0]!.model.height });
+    const clock = new ManualClock('sim', 2000);
+    const stage = new PerceptionStage({ cfg, cameras: cams, detector: det, pre, clock, log });
+    for (const [k, [d, off, up]] of ([[5, 0, 0.6], [8, 1, 0.5], [10, -1.5, 0.8]] as const).entries()) {
+      const v = facingGate(gate, d, off, up);
+      const msg = await stage.process(truthFrame(det, v, k + 1));
+      assert.equal(msg.gates.length, 1, JSON.stringify(msg.rejected));
+      const g = msg.gates[0]!;
+      const truth = truthInBody(gate, v);
+      const D = Math.hypot(...truth.p_body_m);
+      const e = Math.hypot(g.p_body_m[0] - truth.p_body_m[0], g.p_body_m[1] - truth.p_body_m[1], g.p_body_m[2] - truth.p_body_m[2]) / D;
+      assert.ok(e < 0.03, `d=${d}: ${(100 * e).toFixed(2)}% of ${D.toFixed(1)} m`);
+      assert.ok(rotationAngle(matFromQuat(g.q_body_gate), truth.R_body_gate) < (5 * Math.PI) / 180);
+      assert.equal(g.rig, 'front');
+      assert.deepEqual(g.seenBy, ['left', 'right']);
+      assert.equal(msg.tSampleUs, 1000);
+      assert.equal(msg.tUs, 2000);
+      assert.equal(msg.timings.endToEndMs, 1);
+      assert.equal(msg.imagesUsed, 2);
+      assert.equal(msg.provider, 'truth');
+    }
+    // Buffers are reused, not made anew per FrameSet.
+    assert.ok(pre.idleBuffers <= 2, `idle buffer pairs ${pre.idleBuffers}`);
+  });
+
+  it('bad input is named, counted and never crashes nor makes a gate (real model)', async () => {
+    const clock = new ManualClock('sim', 0);
+    const stage = new PerceptionStage({ cfg, cameras: cams, detector: session, pre, clock, log });
+    const v = facingGate(gate, 6, 0, 0.6);
+    const good = renderImages(renderers, cams, v, 0);
+    const fill = (img: CameraImage, value: number): CameraImage => ({ ...img, data: new Uint8Array(img.data.length).fill(value) });
+    const cases: { images: (CameraImage | null)[]; want: RegExp[] }[] = [
+      { images: [null, null], want: [/front\/left: missing/, /front\/right: missing/] },
+      { images: [fill(good[0]!, 0), fill(good[1]!, 2)], want: [/front\/left: black/, /front\/right: black/] },
+      { images: [fill(good[0]!, 255), fill(good[1]!, 254)], want: [/front\/left: saturated/, /front\/right: saturated/] },
+      {
+        images: [{ ...good[0]!, width: 320, height: 240, data: good[0]!.data.subarray(0, 320 * 240 * 3) }, { ...good[1]!, data: good[1]!.data.subarray(0, 100) }],
+        want: [/front\/left: 320x240 RGB .*calibrated for 640x480/, /front\/right: 640x480 RGB \(100 bytes\)/],
+      },
+      { images: [null, fill(good[1]!, 0)], want: [/front\/left: missing/, /front\/right: black/] },
+    ];
+    for (const c of cases) {
+      const msg = await stage.process(frameSet(c.images, 0, 1));
+      assert.equal(msg.gates.length, 0, `no gate from ${msg.rejected}`);
+      assert.equal(msg.rejected.length, 2, JSON.stringify(msg.rejected));
+      c.want.forEach((re, i) => assert.match(msg.rejected[i]!, re));
+    }
+    assert.deepEqual(
+      [stage.stats.imagesMissing, stage.stats.imagesBlind, stage.stats.imagesBadSize, stage.stats.imagesInferred, stage.stats.framesets],
+      [3, 5, 2, 0, 5],
+    );
+    // A good FrameSet after all that still runs, with the real model, and every gate it reports is a finite pose.
+    const msg = await stage.process(frameSet(good, 0, 6));
+    assert.equal(msg.rejected.length, 0);
+    assert.equal(msg.provider, 'cpu');
+    for (const g of msg.gates) assert.ok(g.p_body_m.every(Number.isFinite) && g.range_m > 0.2 && g.range_m < 200);
+  });
+
+  it('on the bus: one perception/gates message per processed FrameSet; FrameSets beyond two in flight are skipped', async () => {
+    const det = new TruthDetector(session.info, { w: 640, h: 480 });
+    const bus = new TopicBus();
+    const stage = new PerceptionStage({ cfg, cameras: cams, detector: det, pre, clock: new ManualClock('sim', 0), log });
+    const got: PerceptionGates[] = [];
+    bus.subscribe('perception/gates', (m) => got.push(m));
+    stage.attach(bus);
+    const v = facingGate(gate, 7, 0, 0.6);
+    const fs = truthFrame(det, v, 9);
+    for (let i = 0; i < 4; i++) bus.publish('camera/frameset', { ...fs, seq: i });
+    while (got.length < 2) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(got.map((m) => m.framesetSeq), [0, 1]);
+    assert.equal(stage.stats.skipped, 2);
+    assert.equal(got[0]!.gates.length, 1);
+  });
+});
