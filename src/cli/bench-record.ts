@@ -37,7 +37,8 @@ export interface RecordBenchResult {
  * recorder takes them (a ManualClock stands in for time), so CPU per simulated second is the recorder's cost at
  * that rate. The lead wires it as `racepilot bench record`. Camera frames are not in it yet (no FrameSet producer).
  */
-export async function benchRecord(seconds = 20, images: ImageBenchOptions | null = null): Promise<RecordBenchResult> {
+/** `keepAs`: keep the log as `${keepAs}-000.mcap` (e.g. to time `racepilot replay --speed max` on it) instead of deleting it. */
+export async function benchRecord(seconds = 20, images: ImageBenchOptions | null = null, keepAs: string | null = null): Promise<RecordBenchResult & { files: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'racepilot-bench-'));
   const bus = new TopicBus<Topics>();
   const clock = new ManualClock('sim', 0);
@@ -47,7 +48,7 @@ export async function benchRecord(seconds = 20, images: ImageBenchOptions | null
     images: { ...base.images, format: images?.format ?? 'none', jpegQuality: images?.jpegQuality ?? base.images.jpegQuality },
   };
   // The worker must keep up for the figure to mean anything: a huge backlog allowance, and dropped images counted.
-  const rec = startRecording(bus, clock, config, { basePath: join(dir, 'b'), maxBacklogBytes: 2 ** 40 });
+  const rec = startRecording(bus, clock, config, { basePath: keepAs ?? join(dir, 'b'), maxBacklogBytes: 2 ** 40, metadata: { mode: 'bench-record' } });
   const frames = images ? syntheticFrames(images.width, images.height, 4) : [];
   const framePeriodMs = images ? 1000 / images.hz : Infinity;
   let nextFrameMs = 0;
@@ -84,6 +85,7 @@ export async function benchRecord(seconds = 20, images: ImageBenchOptions | null
   const wallS = (performance.now() - wall0) / 1000;
   rmSync(dir, { recursive: true, force: true });
   return {
+    files: keepAs ? summary.files : [],
     simulatedS: seconds,
     images: images ? { ...images, recorded: frameSeq - summary.droppedImages, dropped: summary.droppedImages } : null,
     messages: summary.messages,
@@ -123,11 +125,12 @@ function frameSet(images: CameraImage[], tUs: number, seq: number): FrameSet {
   return { tUs, tSampleUs: tUs - 5000, seq, images: images.map((img) => ({ ...img, tUs, tSampleUs: tUs - 5000, seq })), holes: [], dead: [], skewUs: 0 };
 }
 
-const USAGE = `usage: racepilot bench record [--seconds N] [--images] [--size WxH] [--image-format png|jpeg|raw] [--jpeg-quality Q] [--hz N] [--compare] [--json]
+const USAGE = `usage: racepilot bench record [--seconds N] [--images] [--size WxH] [--image-format png|jpeg|raw] [--jpeg-quality Q] [--hz N] [--compare] [--keep OUT.mcap] [--json]
 
 CPU cost of recording at full rate to MCAP: the flight layer's topics, and with --images FrameSets of four stereo
 rigs (8 gray images) at --hz (default 30) of --size (default 640x480, the rigs' configured size). --compare also
 times the simulator's renderer on one thread for the same FrameSets, the pipeline's own CPU to compare with.
+--keep OUT.mcap keeps the log (OUT-000.mcap), e.g. to time \`racepilot replay --speed max\` on four rigs at 30 Hz.
 `;
 
 /** \`racepilot bench record ...\` */
@@ -139,7 +142,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         seconds: { type: 'string', default: '20' }, images: { type: 'boolean', default: false }, size: { type: 'string', default: '640x480' },
         'image-format': { type: 'string', default: 'png' }, 'jpeg-quality': { type: 'string', default: '80' }, hz: { type: 'string', default: '30' },
-        compare: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+        compare: { type: 'boolean', default: false }, keep: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
       },
     }));
   } catch (err) {
@@ -161,7 +164,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!(Number.isInteger(jpegQuality) && jpegQuality >= 1 && jpegQuality <= 100)) throw new UsageError(`--jpeg-quality must be 1..100, not "${values['jpeg-quality']}"`);
   const width = Number(size[1]);
   const height = Number(size[2]);
-  const r = await benchRecord(seconds, values.images ? { width, height, format, jpegQuality, hz } : null);
+  const r = await benchRecord(seconds, values.images ? { width, height, format, jpegQuality, hz } : null, values.keep ? values.keep.replace(/\.mcap$/i, '') : null);
   let render: { cpuMsPerFrameset: number; cpuMsPerS: number } | null = null;
   if (values.compare) {
     const { benchRender } = await import('../sim/render/bench.js');

@@ -8,11 +8,14 @@ import { startRecording, type Recording } from '../recording/recorder.js';
 import { collectReport, renderReport } from '../recording/replay-report.js';
 import { replayCapture } from '../recording/capture-replay.js';
 import { Progress } from './progress.js';
+import { trackForLog } from '../recording/log-track.js';
+import '../recording/pipeline-replay-stages.js';
 
-const USAGE = `usage: racepilot replay LOG [--from S] [--to S] [--speed X|max] [--config FILE] [--model FILE] [--record OUT] [--report FILE.html] [--json]
+const USAGE = `usage: racepilot replay LOG [--from S] [--to S] [--speed X|max] [--config FILE] [--track FILE] [--model FILE] [--record OUT] [--report FILE.html] [--json]
 
 Feeds a log's recorded inputs (flight-controller bytes; frames as perception arrives) through the same core pipeline
-on the log's clock and compares what it produces with what was recorded (today: fc/status, fc/vehicle_state).
+on the log's clock and compares what it produces with what was recorded: fc/status, fc/vehicle_state, and with the
+race track known, the gate map, race events, trajectories and setpoints.
 Prints the first divergences and a summary; exits 1 when the replay diverges. A .tlog or raw MAVLink capture
 replays as flight-controller input and prints what the state tracking made of it.
 
@@ -20,6 +23,7 @@ replays as flight-controller input and prints what the state tracking made of it
   --to S         stop S seconds into the log
   --speed X|max  real-time factor (1 = as recorded), or max (default)
   --config FILE  configuration to replay with (default: built-in defaults)
+  --track FILE   the race track the log was flown on (default: config/tracks/<the log's track name>.json)
   --model FILE   the detector to replay perception with (when a perception replay stage is registered)
   --record OUT   record the new run to OUT (an .mcap path; the recorder adds -000 per part)
   --report FILE  write a self-contained HTML page: flown path over the track, speed, detections/s, latency
@@ -39,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
         speed: { type: 'string', default: 'max' },
         config: { type: 'string' },
         model: { type: 'string' },
+        track: { type: 'string' },
         record: { type: 'string' },
         report: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -67,9 +72,11 @@ export async function run(argv: string[]): Promise<number> {
   if (speed !== 'max' && !(speed > 0)) throw new UsageError(`--speed must be a positive factor or "max", not "${v.speed}"`);
   const config = v.config ? loadConfig(v.config) : configWith({});
   if (v.model && !existsSync(v.model)) throw new InputError('model file not found (--model)', v.model);
-  const stages = await createReplayStages({ config, modelPath: v.model ?? null });
+  const capture = /\.(tlog|bin|raw)$/i.test(file);
+  const track = capture ? null : await trackForLog(file, v.track ?? null);
+  const stages = await createReplayStages({ config, modelPath: v.model ?? null, track });
 
-  if (/\.(tlog|bin|raw)$/i.test(file)) {
+  if (capture) {
     const r = replayCapture(file, { stages });
     const statuses = (r.produced['fc/status'] ?? []) as { mode: string; armed: boolean; linkUp: boolean; autopilot: string }[];
     const out = {

@@ -1,5 +1,5 @@
 import { TopicBus } from '../core/bus.js';
-import { ManualClock } from '../core/clock.js';
+import { LogClock } from './log-clock.js';
 import type { Topics } from '../core/messages.js';
 import { readCaptureFile, type CaptureStats } from './tlog.js';
 import type { ReplayStage } from './replay.js';
@@ -24,7 +24,7 @@ export function replayCapture(file: string, o: { stages: ReplayStage[] }): Captu
   const capture = readCaptureFile(file);
   const bus = new TopicBus<Topics>();
   const t0 = capture.packets.find((p) => p.timeUs !== null)?.timeUs ?? 0;
-  const clock = new ManualClock('log', 0);
+  const clock = new LogClock(0);
   const produced: Record<string, unknown[]> = {};
   const outputs = new Set<string>(o.stages.flatMap((s) => s.outputs.concat(['fc/event'])));
   bus.subscribeAll((topic, msg) => {

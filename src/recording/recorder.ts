@@ -83,8 +83,18 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
   const basePath = opts.basePath ?? join(config.dir, `racepilot-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
   toWorker({ type: 'start', basePath, config, clockKind: clock.kind, unixOffsetUs, metadata: opts.metadata ?? {}, track: opts.track ?? null });
 
+  // On a simulated or log clock a message's own tUs is the time it was published on the pipeline's clock, even when
+  // the clock handed to the recorder is not the one the pipeline advances (`racepilot sim` passes a fresh one, which
+  // stamped a whole flight at 0 s); the stamps never go backwards, so the log stays in time order.
+  let lastUs = -Infinity;
+  const stamp = (msg: unknown): number => {
+    const own = (msg as { tUs?: unknown } | null)?.tUs;
+    const t = clock.kind !== 'wall' && typeof own === 'number' && Number.isFinite(own) ? Math.max(clock.nowUs(), own) : clock.nowUs();
+    lastUs = Math.max(lastUs, t);
+    return lastUs;
+  };
   const unsubscribe = bus.subscribeAll((topic, msg) => {
-    const item: RecordItem = { topic: topic as string, tUs: clock.nowUs(), msg };
+    const item: RecordItem = { topic: topic as string, tUs: stamp(msg), msg };
     if (topic === 'camera/frameset' && config.images.format !== 'none') {
       const bytes = (msg as FrameSet).images.reduce((a, img) => a + (img?.data.byteLength ?? 0), 0);
       if (backlogBytes + batchImageBytes + bytes > maxBacklog) {

@@ -1,4 +1,5 @@
 import type { Config } from '../core/config/schema.js';
+import type { Track } from '../planning/track.js';
 import { fcStateStage } from './fc-replay-stage.js';
 import type { ReplayStage } from './replay.js';
 
@@ -21,6 +22,8 @@ export interface ReplayStageContext {
   config: Config;
   /** `--model FILE`: the detector to replay perception with, instead of the configured one. */
   modelPath: string | null;
+  /** The race track the log was flown on (`--track`, or found from the log's metadata); null when unknown. */
+  track?: Track | null;
 }
 
 export interface ReplayStageEntry {

@@ -1,5 +1,5 @@
 import { TopicBus } from '../core/bus.js';
-import { ManualClock } from '../core/clock.js';
+import { LogClock } from './log-clock.js';
 import type { FrameSet, TopicName, Topics } from '../core/messages.js';
 import { FrameSetAssembler } from './frame-replay.js';
 import { checkReplayable, decodeMessage, iterateLog, readerReady, type LogEnding, type LogMessage } from './mcap-reader.js';
@@ -16,8 +16,15 @@ export interface ReplayStage {
   name: string;
   inputs: { topic: TopicName; accept?: (msg: unknown) => boolean }[];
   outputs: TopicName[];
+  /**
+   * Outputs that only the stage's own timers publish (a setpoint tick, a planning step). Where one of them is
+   * recorded, the stage's timers of that instant had run: recorded inputs of the same instant that come before it
+   * in the log are fed before the timers, those after it after them (see LogClock). Without such an anchor an
+   * input is fed before the timers of its instant.
+   */
+  tickOutputs?: TopicName[];
   /** Subscribes to the bus, may set timers on the (log) clock; returns the detach function. */
-  attach(ctx: { bus: TopicBus<Topics>; clock: ManualClock }): () => void;
+  attach(ctx: { bus: TopicBus<Topics>; clock: LogClock }): () => void;
 }
 
 export interface ReplayOptions {
@@ -34,7 +41,7 @@ export interface ReplayOptions {
   /** Sleeps for paced replay (injected so tests never wait). */
   sleep?: (ms: number) => Promise<void>;
   /** Called once with the replay's bus and clock before the first input, e.g. to record the new run (--record). */
-  onBus?: (bus: TopicBus<Topics>, clock: ManualClock) => void;
+  onBus?: (bus: TopicBus<Topics>, clock: LogClock) => void;
 }
 
 export interface TopicComparison {
@@ -63,6 +70,7 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const inputs = new Map<string, ((m: unknown) => boolean)[]>();
   for (const s of o.stages) for (const i of s.inputs) inputs.set(i.topic, [...(inputs.get(i.topic) ?? []), i.accept ?? (() => true)]);
+  const anchors = new Set<string>(o.stages.flatMap((s) => s.tickOutputs ?? []));
   const outputs = new Set<string>(o.stages.flatMap((s) => s.outputs));
   const cmp = compareMessages({ timeToleranceUs: o.timeToleranceUs ?? 100_000, maxDivergences: o.maxDivergences ?? 20 });
 
@@ -79,7 +87,7 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
   const toUs = o.toS === undefined ? endUs : startUs + o.toS * 1e6;
 
   const bus = new TopicBus<Topics>();
-  const clock = new ManualClock('log', startUs);
+  const clock = new LogClock(startUs);
   let comparing = false;
   bus.subscribeAll((topic, msg) => {
     if (comparing && outputs.has(topic as string)) cmp.produced(topic as string, msg);
@@ -109,7 +117,9 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
       const aheadMs = (tUs - fromUs) / 1000 / speed - (performance.now() - wall0);
       if (aheadMs > 2) await sleep(aheadMs);
     }
-    clock.advanceTo(Math.max(tUs, clock.nowUs()));
+    // Inputs go before the stages' timers of their instant unless a recorded tick output of that instant came first.
+    if (anchors.has(rec.topic)) clock.advanceTo(Math.max(tUs, clock.nowUs()));
+    else if (tUs > clock.nowUs()) clock.advanceBefore(tUs);
     let msg = decodeMessage(rec);
     if (frames && rec.topic === 'camera/frameset') msg = frames.assemble(msg as FrameSet, rec.logTimeNs);
     if (compared && comparing) cmp.recorded(rec.topic, msg);
@@ -123,6 +133,8 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
       o.onProgress?.(progress / 100, (tUs - startUs) / 1e6);
     }
   }
+  // Timers due by the end of the log (or --to) still run: a tick recorded after the last input is compared too.
+  clock.advanceTo(Math.max(clock.nowUs(), Math.min(toUs, endUs)));
   for (const d of detach) d();
   const summary = cmp.finish();
   return {
