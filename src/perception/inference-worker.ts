@@ -10,8 +10,11 @@ import { RacepilotError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { DetectorSession } from './detector-session.js';
 import { SelfTestError } from './self-test.js';
+import { lowerThisThreadPriority } from '../core/thread-priority.js';
 import type { InferenceReply, InferenceRequest } from './worker-detector.js';
 
+// Before the session exists: ONNX Runtime's own threads inherit this thread's lowered priority.
+lowerThisThreadPriority();
 const port = parentPort!;
 const post = (m: InferenceReply) => port.postMessage(m);
 // Log lines go to the main thread, which writes them with its own logger (one stream, one order).

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Image8 } from './image-io.js';
 import { Preprocessor, type InputSpec } from './preprocess.js';
+import { lowerThisThreadPriority } from '../core/thread-priority.js';
 import type { PreprocessMessage, PreprocessResult } from './batch-preprocess.js';
 
 const spec = (workerData as { spec: InputSpec }).spec;
@@ -48,6 +49,7 @@ function into(img: Image8, out: Float32Array, slot: number): { sx: number; sy: n
 
 const slots = new Map<number, { pixels: Uint8Array; tensor: Float32Array }>();
 
+lowerThisThreadPriority(); // bulk work: the control loop on the main thread comes first
 parentPort!.on('message', (job: PreprocessMessage) => {
   if (job.type === 'slot') {
     slots.set(job.slot, { pixels: new Uint8Array(job.pixels), tensor: new Float32Array(job.tensor) });

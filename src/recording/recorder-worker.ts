@@ -2,12 +2,14 @@ import { parentPort } from 'node:worker_threads';
 import { McapFileWriter } from './mcap-writer.js';
 import type { FromWorker, ToWorker } from './recorder-protocol.js';
 import { RecorderCore } from './recorder-core.js';
+import { lowerThisThreadPriority } from '../core/thread-priority.js';
 
 /**
  * The recorder's worker: a thin adapter around RecorderCore (encoding, images, chunking, zstd, writes, disk
  * policy), so the event loop only posts messages. It ticks the core every flush interval and acknowledges each
  * batch, which lets the recorder on the event loop see a backlog and shed images before memory grows.
  */
+lowerThisThreadPriority(); // log encoding yields to the control loop
 const port = parentPort;
 if (!port) throw new Error('recorder-worker.ts must run as a worker thread');
 
