@@ -41,14 +41,22 @@ def load_labels(path):
     return gates
 
 
-def load_frames(folder):
-    """[(name, HxWx3 float32 0..1, [4x2 corners...])] sorted by frame id."""
+def load_frames(folder, compact=False):
+    """[(name, HxWx3 image, [4x2 corners...])] sorted by frame id.
+
+    compact: keep the pixels as uint8 (the thousands of rendered frames would take gigabytes as float32);
+    `as_float` converts one frame when a batch needs it.
+    """
     labels = load_labels(os.path.join(folder, "corners.csv"))
     frames = []
     for name in sorted(labels, key=frame_id):
-        img = np.asarray(Image.open(os.path.join(folder, name)).convert("RGB"), dtype=np.float32) / 255.0
-        frames.append((name, img, labels[name]))
+        img = np.asarray(Image.open(os.path.join(folder, name)).convert("RGB"), dtype=np.uint8)
+        frames.append((name, img if compact else img.astype(np.float32) / 255.0, labels[name]))
     return frames
+
+
+def as_float(img):
+    return img.astype(np.float32) / 255.0 if img.dtype == np.uint8 else img
 
 
 def split(frames):

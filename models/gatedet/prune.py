@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .net import GROUPS, GateNet, flops
-from .train_loop import epoch_batches, loss_fn, make_batch, train
+from .train_loop import loss_fn, make_batch, train
 
 
 class Pruner:
@@ -41,7 +41,7 @@ class Pruner:
     def l1(self, lam):
         return lambda net: lam * sum(p.abs().sum() for p in self.gate_params())
 
-    def tick(self, frames, rng, n_samples, prune_count, log):
+    def tick(self, mix, rng, n_samples, prune_count, log, floor_flops=0):
         """Weights frozen (BN statistics too: eval mode); gates trained and scored on a subset; prune the weakest."""
         net = self.net
         net.eval()
@@ -52,9 +52,9 @@ class Pruner:
             p.requires_grad_(True)
         opt = torch.optim.SGD(gates, lr=1e-3, momentum=0.9)
         score = {g: torch.zeros_like(m) for g, m in self.mask.items()}
-        idx = rng.permutation(len(frames))[:n_samples]
-        for b in range(0, len(idx), 16):
-            x, hm, off, wgt = make_batch(frames, idx[b:b + 16], rng)
+        subset = mix.sample(rng, n_samples)
+        for b in range(0, len(subset), 16):
+            x, hm, off, wgt = make_batch(subset[b:b + 16], rng)
             loss = loss_fn(net(x), hm, off, wgt)
             opt.zero_grad()
             loss.backward()
@@ -81,7 +81,8 @@ class Pruner:
         pruned = []
         alive = self.widths()
         for s, g, c in cand:
-            if len(pruned) >= prune_count:
+            # Stop at the FLOPs target within the last tick rather than overshoot it by a whole tick's share.
+            if len(pruned) >= prune_count or flops(alive, self.size) <= floor_flops:
                 break
             if alive[g] <= self.min_channels:
                 continue
@@ -93,19 +94,21 @@ class Pruner:
             f" → widths {self.widths()}")
 
 
-def run(net, frames, val, rng, log, size, target_ratio, tock_epochs=1, finetune_epochs=12, lr=1e-3,
-        prune_frac=0.06, lam=2e-4):
+def run(net, mix, val, rng, log, size, target_ratio, tock_epochs=1, finetune_epochs=12, lr=1e-3,
+        prune_frac=0.06, lam=2e-4, teacher=None):
+    """teacher: the dense network, frozen; the fine-tune distils from it (see train_loop.distill_loss)."""
     p = Pruner(net, size)
     dense_flops = flops(net.widths, size)
     total = sum(int(m.numel()) for m in p.mask.values())
     it = 0
     while flops(p.widths(), size) > target_ratio * dense_flops:
         it += 1
-        p.tick(frames, rng, n_samples=64, prune_count=max(1, int(prune_frac * total)), log=log)
+        p.tick(mix, rng, n_samples=64, prune_count=max(1, int(prune_frac * total)), log=log,
+               floor_flops=target_ratio * dense_flops)
         ratio = flops(p.widths(), size) / dense_flops
         log(f"[tick {it}] FLOPs {ratio * 100:.1f}% of dense")
-        train(net, frames, tock_epochs, lr, rng, log, f"tock {it}", after_step=p.apply_mask, extra_loss=p.l1(lam))
-    train(net, frames, finetune_epochs, lr, rng, log, "fine-tune", after_step=p.apply_mask, val=val)
+        train(net, mix, tock_epochs, lr, rng, log, f"tock {it}", after_step=p.apply_mask, extra_loss=p.l1(lam))
+    train(net, mix, finetune_epochs, lr, rng, log, "fine-tune", after_step=p.apply_mask, val=val, teacher=teacher)
     return p
 
 
