@@ -18,8 +18,20 @@ export interface Clock {
    * Calls fn every periodUs on a fixed cadence: tick k is due at start + k·period, so lateness does not accumulate.
    * A tick that is more than one period late is skipped (and counted by the caller through the times it sees).
    */
-  every(periodUs: number, fn: (dueUs: number) => void): Timer;
+  every(periodUs: number, fn: (dueUs: number) => void, opts?: EveryOptions): Timer;
 }
+
+export interface EveryOptions {
+  /**
+   * Hit each due time to well under a millisecond (the setpoint stream): the wall clock wakes a little early and
+   * yields to I/O until the due time instead of trusting the event loop's millisecond timers. Costs a little CPU;
+   * simulated clocks are exact anyway.
+   */
+  precise?: boolean;
+}
+
+/** How early a precise timer wakes (µs): libuv's timers have millisecond resolution and a cached loop time. */
+const PRECISE_LEAD_US = 1500;
 
 /** Real time: performance.now() for the timeline, setTimeout for wake-ups. */
 export class WallClock implements Clock {
@@ -43,20 +55,31 @@ export class WallClock implements Clock {
     return this.at(this.nowUs() + delayUs, fn);
   }
 
-  every(periodUs: number, fn: (dueUs: number) => void): Timer {
+  every(periodUs: number, fn: (dueUs: number) => void, opts: EveryOptions = {}): Timer {
     let cancelled = false;
     let due = this.nowUs() + periodUs;
     let handle: NodeJS.Timeout;
-    const tick = () => {
-      if (cancelled) return;
+    const lead = opts.precise ? PRECISE_LEAD_US : 0;
+    const fire = () => {
       const now = this.nowUs();
       // Skip ticks we are more than a period late for rather than firing a burst to catch up.
       if (now - due > periodUs) due += Math.floor((now - due) / periodUs) * periodUs;
       fn(due);
       due += periodUs;
-      handle = setTimeout(tick, Math.max(0, (due - this.nowUs()) / 1000));
+      handle = setTimeout(tick, Math.max(0, (due - lead - this.nowUs()) / 1000));
     };
-    handle = setTimeout(tick, periodUs / 1000);
+    // Early by `lead`: give the event loop back (setImmediate lets I/O run) until the due time has come.
+    const waitForDue = () => {
+      if (cancelled) return;
+      if (this.nowUs() >= due) fire();
+      else setImmediate(waitForDue);
+    };
+    const tick = () => {
+      if (cancelled) return;
+      if (lead > 0) waitForDue();
+      else fire();
+    };
+    handle = setTimeout(tick, Math.max(0, periodUs - lead) / 1000);
     return {
       cancel: () => {
         cancelled = true;
@@ -103,7 +126,7 @@ export class ManualClock implements Clock {
     return this.at(this.t + delayUs, fn);
   }
 
-  every(periodUs: number, fn: (dueUs: number) => void): Timer {
+  every(periodUs: number, fn: (dueUs: number) => void, _opts?: EveryOptions): Timer {
     if (!(periodUs > 0)) throw new RangeError(`clock period must be positive, got ${periodUs}`);
     let current: Timer | null = null;
     let cancelled = false;

@@ -98,7 +98,8 @@ export class FlightLink {
     await transport.start();
     this.sendHeartbeat();
     this.timers.push(clock.every(1_000_000, () => this.sendHeartbeat()));
-    this.timers.push(clock.every(Math.round(1e6 / config.setpointRateHz), () => this.tick()));
+    // The setpoint cadence is the one timing the autopilot watches (PX4 drops OFFBOARD below 2 Hz): ask for precision.
+    this.timers.push(clock.every(Math.round(1e6 / config.setpointRateHz), () => this.tick(), { precise: true }));
     this.timers.push(clock.every(1_000_000, () => this.publishStats()));
   }
 
