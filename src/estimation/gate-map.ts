@@ -23,9 +23,15 @@ export interface GateMapParams {
   gateChi2: number;
   /** Floor under a track's stated uncertainty: the organisers' map is never exact (m). */
   minGateSigmaM: number;
+  /**
+   * When the race says which gate comes next: associate sightings only with it and the next `associateAhead - 1`
+   * track entries (null: with any gate). A detector that places far and side-on gates metres off otherwise drags
+   * gates the vehicle is not flying to, and through the shared drift, the one it is.
+   */
+  associateAhead: number | null;
 }
 
-export const defaultGateMapParams: GateMapParams = { driftRateMps: 0.1, initialDriftSigmaM: 0.2, gateChi2: 11.34, minGateSigmaM: 0.05 };
+export const defaultGateMapParams: GateMapParams = { driftRateMps: 0.1, initialDriftSigmaM: 0.2, gateChi2: 11.34, minGateSigmaM: 0.05, associateAhead: null };
 
 /**
  * The gate map: one Kalman filter over the odometry drift d and every physical gate's world position g_i, observed
@@ -93,8 +99,14 @@ export class GateMap {
     this.predict(s.tUs);
     const R = [s.sigmaM ** 2, 0, 0, 0, s.sigmaM ** 2, 0, 0, 0, s.sigmaM ** 2];
     const expected = expectedTrackIndex === null ? null : this.physicalOf[expectedTrackIndex] ?? null;
+    const ahead = this.params.associateAhead;
+    const allowed =
+      ahead === null || expectedTrackIndex === null
+        ? null
+        : new Set(Array.from({ length: ahead }, (_, i) => this.physicalOf[(expectedTrackIndex + i) % this.physicalOf.length]!));
     let best: { k: number; d2: number } | null = null;
     for (let k = 0; k < this.ids.length; k++) {
+      if (allowed && !allowed.has(k)) continue;
       const { y, S } = this.kf.innovation([0, 3 + 3 * k], s.p_odom_ned_m, R);
       const d2 = LinearKalman.mahalanobis2(y, S);
       if (d2 > this.params.gateChi2) continue;

@@ -10,6 +10,14 @@ import type { Vec3 } from '../core/messages.js';
  */
 const vec3 = z.tuple([z.number().finite(), z.number().finite(), z.number().finite()]);
 
+/**
+ * The AIRR race gate (AlphaPilot 2019): an 8 ft square flyable opening in an 11 ft square frame. The one place these
+ * sizes live: a track's gates default to them, the renderer draws what the track says, and perception's PnP takes the
+ * track's opening. The real frames in ../shared/data/gates/airr-onboard agree (inner/outer 0.70 on the masks).
+ */
+export const AIRR_INNER_M = 2.438;
+export const AIRR_OUTER_M = 3.353;
+
 const gateSchema = z
   .object({
     id: z.string().min(1),
@@ -17,10 +25,10 @@ const gateSchema = z
     p_ned_m: vec3,
     /** Heading of the direction of flight through the gate, degrees from north towards east. */
     yaw_deg: z.number().finite(),
-    /** Side of the square flyable opening (m): AIRR gates have about 1.5 m... see the renderer's gate model. */
-    innerSizeM: z.number().min(0.3).max(10).default(1.5),
-    /** Outer side of the gate's frame (m): what the vehicle must not hit. */
-    outerSizeM: z.number().min(0.4).max(12).default(2.1),
+    /** Side of the square flyable opening (m); default the AIRR gate's 8 ft. */
+    innerSizeM: z.number().min(0.3).max(10).default(AIRR_INNER_M),
+    /** Outer side of the gate's frame (m): what the vehicle must not hit; default the AIRR gate's 11 ft. */
+    outerSizeM: z.number().min(0.4).max(12).default(AIRR_OUTER_M),
     /** 1-sigma uncertainty of the given position (m); 0 for a surveyed gate. */
     uncertaintyM: z.number().min(0).max(10).default(0),
     /**

@@ -1,18 +1,22 @@
 import { TopicBus } from '../core/bus.js';
 import { ManualClock } from '../core/clock.js';
 import { configWith } from '../core/config/load.js';
-import { UsageError } from '../core/errors.js';
-import type { RaceEvent, Topics, Vec3 } from '../core/messages.js';
-import { EstimationStage } from '../estimation/estimation-stage.js';
+import type { Config } from '../core/config/schema.js';
+import { allRigCameras } from '../camera/rig.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import type { Quat, RaceEvent, Topics, Vec3 } from '../core/messages.js';
+import { DETECTOR_GATE_MAP, DETECTOR_SIGHTINGS, RacePipeline } from '../cli/pipeline.js';
+import { defaultGateMapParams } from '../estimation/gate-map.js';
 import { FlightLink } from '../flight/flight-link.js';
 import { createMemoryPair } from '../flight/transport/memory.js';
 import { assertTrackFlyable } from '../planning/feasibility.js';
 import { defaultLimits, type VehicleLimits } from '../planning/limits.js';
-import { PlanningStage } from '../planning/planning-stage.js';
+import type { PlanningStage } from '../planning/planning-stage.js';
 import { physicalGateIndices, type Track } from '../planning/track.js';
 import { sampleTrajectory, trajectoryEndUs } from '../planning/trajectory.js';
 import { Px4Sim } from './px4-sim.js';
 import { VIO_DRIFT_M_PER_SQRT_S } from './sensors.js';
+import { RenderedPerception, type RenderedPerceptionStats } from './rendered-perception.js';
 import { TruthPerception } from './truth-perception.js';
 import { buildWorld, CollisionMonitor, type World } from './world.js';
 
@@ -32,6 +36,11 @@ export interface RaceSimOptions {
   onProgress?: (line: string) => void;
   /** Extra subscribers (a recorder) see every topic. */
   bus?: TopicBus<Topics>;
+  /** Camera rigs and the perception section for `detector` (default: the built-in configuration). */
+  config?: Config;
+  /** Render worker threads for `detector` (default: one per core). */
+  renderWorkers?: number;
+  log?: Logger;
 }
 
 export interface RaceSummary {
@@ -64,6 +73,8 @@ export interface RaceSummary {
   driftErrorM: number;
   gateMapAccepted: number;
   gateMapRejected: number;
+  /** With `detector`: what the rendered cameras and the detector did; null with `truth`. */
+  detector: RenderedPerceptionStats | null;
 }
 
 export interface FlownSample {
@@ -93,6 +104,9 @@ const PHYSICS_TICK_US = 4000;
  */
 export const RACING_CONTROL_TUNE = { kpPos: [2, 2, 1] as Vec3, kpVel: [4, 4, 4] as Vec3, kdVel: [0, 0, 0] as Vec3, kpAtt: [12, 12, 2.8] as Vec3 };
 const CAMERA_PERIOD_US = 33_333;
+/** Capture to publication of the detector's result, simulated (the Jetson's measured figure belongs here). */
+const DETECTOR_LATENCY_US = 25_000;
+
 
 /**
  * The whole race in simulated time, in lockstep on one ManualClock: the simulated PX4 on one end of a synchronous
@@ -107,13 +121,38 @@ export async function runRaceSim(o: RaceSimOptions): Promise<RaceSimResult> {
   const limits = o.limits ?? defaultLimits;
   const say = o.onProgress ?? (() => undefined);
   const ideal = assertTrackFlyable(track, limits, o.trackSource ?? track.name);
-  if (perceptionKind === 'detector') {
-    // The rendered cameras and the detector join the loop once perception's stage (src/perception/perception-stage.ts)
-    // exists; until then say so rather than quietly flying on ground truth.
-    throw new UsageError('perception "detector" is not wired into the simulator yet (no perception stage to run the rendered cameras through); run with --perception truth');
-  }
   const wall0 = performance.now();
   const world = buildWorld(track, seed);
+  const cfg = o.config ?? configWith({});
+  const rendered =
+    perceptionKind === 'detector'
+      ? await RenderedPerception.start({
+          world, track, seed, cameras: allRigCameras(cfg.camera.rigs), perception: cfg.perception, scale: 0.5,
+          latencyUs: DETECTOR_LATENCY_US, bus: o.bus, log: o.log ?? createLogger({ level: 'warn', format: 'json', stream: process.stderr }),
+          ...(o.renderWorkers !== undefined ? { workers: o.renderWorkers } : {}),
+        })
+      : null;
+  try {
+    return await fly(o, { track, seed, drift, perceptionKind, limits, say, ideal, wall0, world, rendered });
+  } finally {
+    await rendered?.close();
+  }
+}
+
+interface FlySetup {
+  track: Track;
+  seed: number;
+  drift: boolean;
+  perceptionKind: 'truth' | 'detector';
+  limits: VehicleLimits;
+  say: (line: string) => void;
+  ideal: { lapS: number };
+  wall0: number;
+  world: World;
+  rendered: RenderedPerception | null;
+}
+
+async function fly(o: RaceSimOptions, { track, seed, drift, perceptionKind, limits, say, ideal, wall0, world, rendered }: FlySetup): Promise<RaceSimResult> {
   const clock = new ManualClock('sim', 0);
   const bus = o.bus ?? new TopicBus<Topics>();
   const pair = createMemoryPair({ delivery: 'sync', names: ['sim:px4', 'sim:daemon'] });
@@ -129,22 +168,30 @@ export async function runRaceSim(o: RaceSimOptions): Promise<RaceSimResult> {
     control: RACING_CONTROL_TUNE,
   });
   const config = configWith({ flight: { transport: { kind: 'udp', peerHost: '127.0.0.1', peerPort: 14580 }, allowArm: true, allowOffboard: true } }).flight;
-  const estimation = new EstimationStage(bus, track);
-  const planning = new PlanningStage({ bus, clock, track, limits });
+  const pipeline = new RacePipeline({
+    bus, clock, track, limits,
+    ...(rendered ? { gateMap: DETECTOR_GATE_MAP, sightings: DETECTOR_SIGHTINGS } : { gateMap: defaultGateMapParams }),
+  });
+  const { estimation, planning } = pipeline;
   const link = new FlightLink({ transport: pair.b, clock, bus, config, source: planning });
   const events: RaceEvent[] = [];
   bus.subscribe('race/event', (e) => {
     events.push(e);
     say(`${(e.tUs / 1e6).toFixed(2).padStart(6)} s  ${e.message}`);
   });
-  const perception = new TruthPerception(world, seed);
+  const truthPerception = rendered ? null : new TruthPerception(world, seed);
   await px4.start();
   await link.start();
   link.requestStart();
-  planning.start();
+  pipeline.start();
+  // Lockstep: a rendered frame is captured at its tick, and the clock moves on only once its result is in.
+  let frameDue: { tUs: number; p_ned_m: Vec3; q_ned_body: Quat } | null = null;
   clock.every(CAMERA_PERIOD_US, (t) => {
-    const msg = perception.observe(t, px4.vehicle.truth);
-    clock.at(msg.tUs, () => bus.publish('perception/gates', msg));
+    const truth = px4.vehicle.truth;
+    if (truthPerception) {
+      const msg = truthPerception.observe(t, truth);
+      clock.at(msg.tUs, () => bus.publish('perception/gates', msg));
+    } else frameDue = { tUs: t, p_ned_m: [...truth.p_ned_m], q_ned_body: [...truth.q_ned_body] };
   });
 
   const monitor = new CollisionMonitor(world);
@@ -166,6 +213,12 @@ export async function runRaceSim(o: RaceSimOptions): Promise<RaceSimResult> {
     clock.advanceTo(t);
     // Promise continuations of the flight link's commands (arm, mode) run between steps, as on an event loop.
     await new Promise<void>((r) => setImmediate(r));
+    if (rendered && frameDue) {
+      const f: { tUs: number; p_ned_m: Vec3; q_ned_body: Quat } = frameDue;
+      frameDue = null;
+      const msg = await rendered.observe(f.tUs, f.p_ned_m, f.q_ned_body);
+      clock.at(msg.tUs, () => bus.publish('perception/gates', msg));
+    }
     if (o.realtime) {
       const ahead = t / 1000 - (performance.now() - wall0);
       if (ahead > 2) await new Promise((r) => setTimeout(r, ahead));
@@ -200,7 +253,8 @@ export async function runRaceSim(o: RaceSimOptions): Promise<RaceSimResult> {
       nextStatusUs += 2_000_000;
       const d = px4.sensor.drift();
       const est = estimation.map.drift();
-      say(`${(t / 1e6).toFixed(2).padStart(6)} s  ${phase.padEnd(13)} gate ${planning.race.targetGate + 1}/${track.gates.length}  ${speed.toFixed(1).padStart(5)} m/s  drift ${Math.hypot(...d).toFixed(2)} m (est. error ${Math.hypot(d[0] - est[0], d[1] - est[1], d[2] - est[2]).toFixed(2)} m)`);
+      const det = rendered ? `  detector ${rendered.stats.gates} gates in ${rendered.stats.framesets} framesets` : '';
+      say(`${(t / 1e6).toFixed(2).padStart(6)} s  ${phase.padEnd(13)} gate ${planning.race.targetGate + 1}/${track.gates.length}  ${speed.toFixed(1).padStart(5)} m/s  drift ${Math.hypot(...d).toFixed(2)} m (est. error ${Math.hypot(d[0] - est[0], d[1] - est[1], d[2] - est[2]).toFixed(2)} m)${det}`);
     }
     if (endAtUs === null) {
       if (phase === 'finished') [endAtUs, endReason] = [t + 2_000_000, 'finished: all gates passed'];
@@ -218,8 +272,7 @@ export async function runRaceSim(o: RaceSimOptions): Promise<RaceSimResult> {
       break;
     }
   }
-  planning.close();
-  estimation.close();
+  pipeline.close();
   await link.close();
   await px4.stop();
 
@@ -252,6 +305,7 @@ export async function runRaceSim(o: RaceSimOptions): Promise<RaceSimResult> {
     driftErrorM: round(Math.hypot(trueDrift[0] - mapDrift[0], trueDrift[1] - mapDrift[1], trueDrift[2] - mapDrift[2]), 3),
     gateMapAccepted: estimation.snapshot(0).accepted,
     gateMapRejected: estimation.snapshot(0).rejected,
+    detector: rendered ? { ...rendered.stats, renderMs: Math.round(rendered.stats.renderMs), perceptionMs: Math.round(rendered.stats.perceptionMs) } : null,
   };
   return { summary, world, track, flown, planned: plannedPath(planning, mapDrift), events };
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { configWith } from '../../src/core/config/load.js';
 import { InputError } from '../../src/core/errors.js';
 import { loadTrack, parseTrack } from '../../src/planning/track.js';
 import { runRaceSim } from '../../src/sim/race-sim.js';
@@ -46,12 +47,33 @@ test('collisions: a path through the opening passes, one through the frame, the 
     'test',
   );
   const world = buildWorld(track, 1);
+  // The default gate is the AIRR one: 2.438 m opening, 3.353 m frame.
   const through = new CollisionMonitor(world);
   assert.equal(through.step([9.9, 0.1, -2], [10.1, 0.1, -2], true), null);
-  assert.ok(Math.abs(through.closestPassM! - (0.75 - 0.1)) < 1e-9);
-  assert.match(new CollisionMonitor(world).step([9.9, 0.8, -2], [10.1, 0.8, -2], true)!, /frame of gate A/);
-  assert.equal(new CollisionMonitor(world).step([9.9, 1.5, -2], [10.1, 1.5, -2], true), null, 'beside the gate');
+  assert.ok(Math.abs(through.closestPassM! - (2.438 / 2 - 0.1)) < 1e-9);
+  assert.match(new CollisionMonitor(world).step([9.9, 1.1, -2], [10.1, 1.1, -2], true)!, /frame of gate A/);
+  assert.equal(new CollisionMonitor(world).step([9.9, 2.0, -2], [10.1, 2.0, -2], true), null, 'beside the gate');
   assert.match(new CollisionMonitor(world).step([3, 0, -0.5], [3, 0, 0], true)!, /floor/);
   assert.equal(new CollisionMonitor(world).step([3, 0, -0.5], [3, 0, 0], false), null, 'on the ground before take-off');
   assert.match(new CollisionMonitor(world).step([3, 4.5, -2], [3, 4.9, -2], true)!, /wall/);
+});
+
+test('the detector in the loop: rendered cameras → detector → perception → gate map fly the line track through its first gate', { timeout: 120_000 }, async () => {
+  const model = fileURLToPath(new URL('../../../models/gate-detector.onnx', import.meta.url));
+  const config = configWith({ perception: { model, providers: ['cpu'] } });
+  // A stretch, not the whole lap: rendering and inference on CPU run at about a fifth of real time here.
+  const r = await runRaceSim({ track: loadTrack(trackFile('line')), seed: 1, drift: true, perception: 'detector', config, renderWorkers: 2, maxSimS: 7 });
+  const s = r.summary;
+  assert.equal(s.perception, 'detector');
+  assert.ok(s.detector, 'the summary says what the detector did');
+  const d = s.detector;
+  // Lockstep at the 30 Hz camera rate: one FrameSet per 33.3 ms of simulated time, none dropped.
+  assert.ok(Math.abs(d.framesets - Math.floor(7e6 / 33_333)) <= 1, `${d.framesets} framesets`);
+  assert.equal(d.renderWidth, 320);
+  assert.equal(d.renderHeight, 240);
+  assert.ok(d.rigsSkipped > 0, 'rigs that cannot see a gate are skipped');
+  assert.ok(d.gates > 0 && d.gatesWithin1m > 0, `detector reported ${d.gates} gates, ${d.gatesWithin1m} within 1 m`);
+  assert.ok(s.gateMapAccepted > 0, 'detector sightings reached the gate map');
+  assert.equal(s.crashed, false, s.endReason);
+  assert.ok(s.gatesPassed >= 1, `passed ${s.gatesPassed}: ${s.endReason}`);
 });

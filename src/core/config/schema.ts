@@ -4,6 +4,7 @@ import { cameraSchema } from './camera.js';
 import { recordingSchema } from './recording.js';
 import { telemetrySchema } from './telemetry.js';
 import { perceptionSchema } from './perception.js';
+import { raceSchema } from './race.js';
 
 /**
  * The whole configuration: one file, one section per module, each section's schema in its own file beside this one.
@@ -23,6 +24,7 @@ export const configSchema = z
     recording: recordingSchema.default({}),
     telemetry: telemetrySchema.default({}),
     perception: perceptionSchema.default({}),
+    race: raceSchema.default({}),
   })
   .strict();
 

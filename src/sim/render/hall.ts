@@ -24,10 +24,21 @@ export interface Hall {
   wallGain: number;
 }
 
-export function buildHall(rng: Prng): Hall {
-  const lx = rng.range(60, 90), ly = rng.range(40, 60), height = rng.range(8, 12);
+/** A given hall box (a race track's), instead of a random one centred on the origin. Floor at z = 0. */
+export interface HallBox {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  height: number;
+}
+
+export function buildHall(rng: Prng, box?: HallBox): Hall {
+  // The random sizes are drawn even for a given box, so that the rest of the hall's randomness stays the same.
+  const rx = rng.range(60, 90), ry = rng.range(40, 60), rh = rng.range(8, 12);
+  const lx = box ? box.x1 - box.x0 : rx, ly = box ? box.y1 - box.y0 : ry, height = box ? box.height : rh;
   const k = 10; // 10 cm texels: the hall is seen from metres away at ~300 px across a 120° view
-  const x0 = -lx / 2, x1 = lx / 2, y0 = -ly / 2, y1 = ly / 2;
+  const x0 = box ? box.x0 : -lx / 2, x1 = x0 + lx, y0 = box ? box.y0 : -ly / 2, y1 = y0 + ly;
   const W = Math.ceil(lx * k), H = Math.ceil(ly * k);
   // Ceiling lights on a grid; the floor gets their light baked in, with a tight bright spot under each lamp standing
   // in for the glossy reflections the real convention-hall floor shows.

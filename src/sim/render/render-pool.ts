@@ -60,15 +60,24 @@ export class RenderPool {
 
   /** All cameras' images for the vehicle pose, in slot order. */
   async render(p_ned_m: Vec3, q_ned_body: Quat, look: Look): Promise<RenderOutput[]> {
+    return (await this.renderSome(p_ned_m, q_ned_body, look, null)) as RenderOutput[];
+  }
+
+  /**
+   * The images of the cameras whose slot `want` marks (all when null), in slot order; null for the others. A worker
+   * with nothing to render is not asked.
+   */
+  async renderSome(p_ned_m: Vec3, q_ned_body: Quat, look: Look, want: readonly boolean[] | null): Promise<(RenderOutput | null)[]> {
     if (this.busy) throw new Error('render pool busy: the previous frame is still rendering');
     this.busy = true;
     try {
       const id = this.nextId++;
       const parts = await Promise.all(
-        this.workers.map(
-          (w) =>
-            new Promise<RenderOutput[]>((resolve, reject) => {
-              const onMsg = (m: { id: number; outs: RenderOutput[] }) => {
+        this.workers.map((w, wi) => {
+          const which = want ? this.slots[wi]!.flatMap((slot, j) => (want[slot] ? [j] : [])) : undefined;
+          if (which && which.length === 0) return Promise.resolve(this.slots[wi]!.map(() => null));
+          return new Promise<(RenderOutput | null)[]>((resolve, reject) => {
+              const onMsg = (m: { id: number; outs: (RenderOutput | null)[] }) => {
                 if (m.id !== id) return;
                 w.off('message', onMsg);
                 w.off('error', reject);
@@ -76,11 +85,11 @@ export class RenderPool {
               };
               w.on('message', onMsg);
               w.once('error', reject);
-              w.postMessage({ kind: 'frame', id, p_ned_m, q_ned_body, look });
-            }),
-        ),
+              w.postMessage({ kind: 'frame', id, p_ned_m, q_ned_body, look, which });
+            });
+        }),
       );
-      const out: RenderOutput[] = [];
+      const out: (RenderOutput | null)[] = [];
       parts.forEach((p, k) => p.forEach((o, j) => (out[this.slots[k]![j]!] = o)));
       return out;
     } finally {

@@ -31,7 +31,8 @@ export interface RenderWorkerData {
 
 export type RenderWorkerJob =
   | { kind: 'bench'; framesets: number; poseSeed: number }
-  | { kind: 'frame'; id: number; p_ned_m: Vec3; q_ned_body: Quat; look: Look };
+  /** `which`: this worker's cameras to render (indices into its list); all when absent. */
+  | { kind: 'frame'; id: number; p_ned_m: Vec3; q_ned_body: Quat; look: Look; which?: number[] };
 
 const data = workerData as RenderWorkerData;
 const scene = buildScene(data.scene);
@@ -43,8 +44,10 @@ const rig = new RigRenderer(
 
 parentPort!.on('message', (job: RenderWorkerJob) => {
   if (job.kind === 'frame') {
-    const outs = rig.render(job.p_ned_m, job.q_ned_body, job.look);
-    parentPort!.postMessage({ id: job.id, outs }, outs.flatMap((o) => [o.image.buffer as ArrayBuffer, o.gateIds.buffer as ArrayBuffer]));
+    const poses = rig.cameraPoses(job.p_ned_m, job.q_ned_body);
+    const outs = rig.renderers.map((r, k) => (!job.which || job.which.includes(k) ? r.render(poses[k]!, job.look) : null));
+    const buffers = outs.flatMap((o) => (o ? [o.image.buffer as ArrayBuffer, o.gateIds.buffer as ArrayBuffer] : []));
+    parentPort!.postMessage({ id: job.id, outs }, buffers);
     return;
   }
   const rng = new Prng(job.poseSeed);

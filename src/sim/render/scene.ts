@@ -14,12 +14,13 @@ import { cross, normalize } from './math3.js';
 import { Prng } from './prng.js';
 import { Texture, jitter, type RGB } from './texture.js';
 import { drawGateTexture } from './gate-texture.js';
-import { buildHall, type Hall } from './hall.js';
+import { buildHall, type Hall, type HallBox } from './hall.js';
 
 export type { Hall } from './hall.js';
 
-export const AIRR_OUTER_M = 3.353; // 11 ft
-export const AIRR_INNER_M = 2.438; // 8 ft
+// One truth for the gate's size: the track's (its defaults are these), re-exported for the renderer's callers.
+import { AIRR_INNER_M, AIRR_OUTER_M } from '../../planning/track.js';
+export { AIRR_INNER_M, AIRR_OUTER_M };
 
 /** A textured rectangle: centre c, in-plane unit axes a (texture u, "right") and b (texture v, "down"). */
 export interface Quad {
@@ -69,8 +70,19 @@ export interface Scene {
   hazeDist_m: number;
 }
 
+/** A race course to render instead of random gates: the gates where they really stand, in the track's hall. */
+export interface SceneCourse {
+  gates: { c_ned_m: Vec3; /** Direction of flight, rad from north towards east. */ heading_rad: number; inner_m: number; outer_m: number }[];
+  /** The hall box (local NED); its floor must be z = 0, as the track's. */
+  hall: { min_ned_m: Vec3; max_ned_m: Vec3 };
+  /** Points of the flight path (start, gates in order): clutter keeps away from the segments between them. */
+  path: Vec3[];
+}
+
 export interface SceneOptions {
   seed: number;
+  /** Build the hall and gates of this course (plain data: it travels to render workers). */
+  course?: SceneCourse;
   /** Gates along the course (others stand parked around the hall). */
   courseGates?: number;
   outer_m?: number;
@@ -82,11 +94,13 @@ export function buildScene(opts: SceneOptions): Scene {
   const outer = opts.outer_m ?? AIRR_OUTER_M;
   const inner = opts.inner_m ?? AIRR_INNER_M;
   if (!(inner > 0 && outer > inner)) throw new RangeError(`gate inner size ${inner} m must be positive and below outer ${outer} m`);
-  const hall = buildHall(rng.fork(1));
+  const course = opts.course;
+  const hall = buildHall(rng.fork(1), course ? courseHall(course) : undefined);
   const quads: Quad[] = [];
   const gates: Gate[] = [];
-  placeGates(rng.fork(2), hall, opts.courseGates ?? rng.int(5, 8), outer, inner, gates, quads);
-  addClutter(rng.fork(3), hall, gates, quads);
+  if (course) placeCourse(rng.fork(2), course, gates, quads);
+  else placeGates(rng.fork(2), hall, opts.courseGates ?? rng.int(5, 8), outer, inner, gates, quads);
+  addClutter(rng.fork(3), hall, gates, quads, course?.path ?? []);
   const hz = rng.range(0.85, 1.1);
   return {
     seed: opts.seed,
@@ -130,6 +144,23 @@ function addGate(rng: Prng, c: Vec3, heading: number, outer: number, inner: numb
   quads.push(quad(at(ho - 0.3, -ho - 0.45), a, b, 0.3, 0.38, sign, 64 / 0.6, 80 / 0.76, 1));
 }
 
+function courseHall(c: SceneCourse): HallBox {
+  const { min_ned_m: lo, max_ned_m: hi } = c.hall;
+  if (Math.abs(hi[2]) > 1e-9) throw new RangeError(`the rendered hall's floor is z = 0; the course's hall has max_ned_m[2] = ${hi[2]}`);
+  return { x0: lo[0], x1: hi[0], y0: lo[1], y1: hi[1], height: -lo[2] };
+}
+
+/** The course's gates, each with its own size (one print per inner/outer ratio); no parked gates beside the course. */
+function placeCourse(rng: Prng, c: SceneCourse, gates: Gate[], quads: Quad[]): void {
+  const prints = new Map<string, Texture>();
+  for (const g of c.gates) {
+    if (!(g.inner_m > 0 && g.outer_m > g.inner_m)) throw new RangeError(`gate inner size ${g.inner_m} m must be positive and below outer ${g.outer_m} m`);
+    const key = (g.inner_m / g.outer_m).toFixed(4);
+    if (!prints.has(key)) prints.set(key, drawGateTexture(g.inner_m / g.outer_m, rng));
+    addGate(rng, g.c_ned_m, g.heading_rad, g.outer_m, g.inner_m, gates, quads, prints.get(key)!);
+  }
+}
+
 function placeGates(rng: Prng, hall: Hall, n: number, outer: number, inner: number, gates: Gate[], quads: Quad[]): void {
   const margin = 6;
   const inside = (x: number, y: number) => x > hall.x0 + margin && x < hall.x1 - margin && y > hall.y0 + margin && y < hall.y1 - margin;
@@ -160,8 +191,10 @@ function placeGates(rng: Prng, hall: Hall, n: number, outer: number, inner: numb
 }
 
 /** Pillars, booths (boxes) and hanging banners, kept out of the gates' way. */
-function addClutter(rng: Prng, hall: Hall, gates: Gate[], quads: Quad[]): void {
-  const clear = (x: number, y: number, r: number) => gates.every((g) => Math.hypot(g.c_ned_m[0] - x, g.c_ned_m[1] - y) > r + 3);
+function addClutter(rng: Prng, hall: Hall, gates: Gate[], quads: Quad[], path: readonly Vec3[]): void {
+  const clear = (x: number, y: number, r: number) =>
+    gates.every((g) => Math.hypot(g.c_ned_m[0] - x, g.c_ned_m[1] - y) > r + 3) &&
+    path.every((a, i) => i === 0 || segmentDistance(x, y, path[i - 1]!, a) > r + 3);
   const box = (x: number, y: number, sx: number, sy: number, h: number, col: RGB, topCol: RGB) => {
     const side = new Texture(8, 8).fill(col);
     // A darker band near the floor keeps boxes from looking like flat cut-outs.
@@ -199,4 +232,12 @@ function addClutter(rng: Prng, hall: Hall, gates: Gate[], quads: Quad[]): void {
     t.rect(0, 12, 32, 16, [230, 230, 235]).rect(4, 4, 28, 6, [230, 230, 235]).finish();
     quads.push(quad([x, y, -hall.height + rng.range(1, 3) + h / 2], a, [0, 0, 1], w / 2, h / 2, t, 32 / w, 16 / h, 1));
   }
+}
+
+/** Horizontal distance from (x, y) to the segment a–b. */
+function segmentDistance(x: number, y: number, a: Vec3, b: Vec3): number {
+  const dx = b[0] - a[0], dy = b[1] - a[1];
+  const l2 = dx * dx + dy * dy;
+  const t = l2 > 0 ? Math.max(0, Math.min(1, ((x - a[0]) * dx + (y - a[1]) * dy) / l2)) : 0;
+  return Math.hypot(a[0] + t * dx - x, a[1] + t * dy - y);
 }
