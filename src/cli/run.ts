@@ -8,6 +8,7 @@ import { FlightLink } from '../flight/flight-link.js';
 import { createFlightTransport } from '../flight/transport/create.js';
 import { readyAfterSelfTests } from '../core/sd-notify.js';
 import { parseCommandArgs } from './args.js';
+import { startRace } from './pipeline.js';
 import { LogTap, startDaemonServices, type DaemonServices } from './daemon-services.js';
 
 const USAGE = `usage: racepilot run --config FILE [--start] [--link-timeout S]
@@ -56,9 +57,12 @@ export async function run(argv: string[]): Promise<number> {
   );
 
   let services: DaemonServices;
+  let race: Awaited<ReturnType<typeof startRace>> = null;
   try {
     await link.start();
     services = await startDaemonServices({ config, bus, clock, log, logTap, link, transport });
+    // With a track configured (race.track), the race pipeline plans and flies; without one the daemon only links.
+    race = await startRace({ config, bus, clock, log, link });
   } catch (err) {
     await link.close().catch(() => undefined);
     flushLogger(log);
@@ -71,7 +75,10 @@ export async function run(argv: string[]): Promise<number> {
     if (r.ok) log.info('self-tests passed: ready');
     else log.error({ failed: r.failed }, 'self-tests failed: not ready');
   });
-  if (values.start) link.requestStart();
+  if (values.start) {
+    link.requestStart();
+    race?.start();
+  }
 
   const timers: { cancel(): void }[] = [];
   const signalHandlers: [NodeJS.Signals, () => void][] = [];
@@ -100,6 +107,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const [sig, h] of signalHandlers) process.off(sig, h);
 
   await Promise.race([selfTests, Promise.resolve()]);
+  await race?.close();
   const final = await shutdown(link, log, outcome.why);
   await services.close(`stopped: ${outcome.why}`);
   if (outcome.error) {
