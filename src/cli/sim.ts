@@ -33,6 +33,8 @@ the planner. Prints progress while it flies and a summary at the end (--json: th
   --record OUT.mcap  record every topic (files OUT-000.mcap, ...)
   --picture OUT.png  top and side views of the track with the planned and flown paths, coloured by speed
   --no-drift         odometry without drift
+  --telemetry HOST:PORT  serve live telemetry (racepilot tail ws://HOST:PORT) while it flies; PORT 0 picks one,
+                     the URL is printed on stderr; loopback only (use with --realtime to watch at flying speed)
 Exit status: 0 when every gate was passed without a crash, 1 otherwise.
 `;
 
@@ -53,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
         config: { type: 'string' },
         model: { type: 'string' },
         'render-workers': { type: 'string' },
+        telemetry: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -90,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
       track,
     });
   }
+  const telemetry = values.telemetry ? await startSimTelemetry(bus, values.telemetry) : null;
   say(`sim: ${track.name} (${track.gates.length} gates × ${track.laps} laps), seed ${seed}, perception ${perception}${perception === 'detector' ? ` (${model})` : ''}, drift ${values['no-drift'] ? 'off' : 'on'}`);
   let result;
   try {
@@ -98,6 +102,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(renderWorkers !== undefined ? { renderWorkers } : {}),
     });
   } finally {
+    await telemetry?.close();
     if (recording) {
       await recording.stop();
       say(`recorded: ${recording.files.join(', ')}`);
@@ -111,6 +116,25 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(s)}\n`);
   else process.stdout.write(formatSummary(s));
   return s.gatesPassed === s.gatesTotal && !s.crashed ? 0 : 1;
+}
+
+/**
+ * The daemon's telemetry server on the simulation's bus, so `racepilot tail` can watch a simulated race as it would
+ * a real one. Its status timer runs on the wall clock: the people watching live in real time.
+ */
+async function startSimTelemetry(bus: TopicBus<Topics>, where: string) {
+  const m = /^([^:]+):(\d+)$/.exec(where);
+  if (!m) throw new UsageError(`--telemetry: expected HOST:PORT, got "${where}"`);
+  const { TelemetryServer } = await import('../telemetry/server.js');
+  const { telemetrySchema } = await import('../core/config/telemetry.js');
+  const { WallClock } = await import('../core/clock.js');
+  const { silentLogger } = await import('../core/logger.js');
+  const parsed = telemetrySchema.safeParse({ host: m[1], port: Number(m[2]), tegrastats: false });
+  if (!parsed.success) throw new UsageError(`--telemetry: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const server = new TelemetryServer({ bus, clock: new WallClock(), config: parsed.data, log: silentLogger() });
+  const { url } = await server.start();
+  process.stderr.write(`telemetry: ${url}\n`);
+  return server;
 }
 
 export function formatSummary(s: RaceSummary): string {
