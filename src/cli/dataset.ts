@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { RacepilotError, UsageError } from '../core/errors.js';
 import { generateDataset } from '../sim/render/dataset.js';
 import { Progress } from './progress.js';
+import { parseCommandArgs } from './args.js';
 
 const USAGE = `usage: racepilot dataset --out DIR --count N --seed S [options]
 
@@ -32,11 +32,9 @@ function intArg(name: string, v: string | undefined, def: number | null, min: nu
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
+  const parsed = parseCommandArgs(
+    argv,
+    {
         out: { type: 'string' },
         count: { type: 'string' },
         seed: { type: 'string' },
@@ -45,17 +43,11 @@ export async function run(argv: string[]): Promise<number> {
         gray: { type: 'boolean', default: false },
         'scene-every': { type: 'string' },
         json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+    },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   const out = values.out;
   if (!out) throw new UsageError(`--out is required\n\n${USAGE}`);
   const count = intArg('count', values.count, null, 1, 10_000_000);

@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { TopicBus } from '../core/bus.js';
 import { ManualClock } from '../core/clock.js';
 import { configWith, loadConfig } from '../core/config/load.js';
@@ -9,6 +8,7 @@ import type { Topics } from '../core/messages.js';
 import { loadTrack } from '../planning/track.js';
 import { flightPicture } from '../sim/flight-picture.js';
 import { runRaceSim, type RaceSummary } from '../sim/race-sim.js';
+import { parseCommandArgs } from './args.js';
 
 const DEFAULT_TRACK = fileURLToPath(new URL('../../../config/tracks/alphapilot-hall.json', import.meta.url));
 const DEFAULT_MODEL = fileURLToPath(new URL('../../../models/gate-detector.onnx', import.meta.url));
@@ -39,11 +39,9 @@ Exit status: 0 when every gate was passed without a crash, 1 otherwise.
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
+  const parsed = parseCommandArgs(
+    argv,
+    {
         track: { type: 'string' },
         seed: { type: 'string', default: '1' },
         realtime: { type: 'boolean', default: false },
@@ -56,16 +54,11 @@ export async function run(argv: string[]): Promise<number> {
         model: { type: 'string' },
         'render-workers': { type: 'string' },
         telemetry: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+    },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}"`);
   const perception = values.perception;

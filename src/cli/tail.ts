@@ -146,7 +146,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandArgs(argv, { token: { type: 'string' }, json: { type: 'boolean', default: false }, count: { type: 'string' } }, USAGE);
+  const parsed = parseCommandArgs(argv, { token: { type: 'string' }, json: { type: 'boolean', default: false }, count: { type: 'string' } }, USAGE, true);
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   expectPositionals(positionals, 1, 'URL', USAGE);

@@ -15,7 +15,7 @@ were not packets or failed their CRC.
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandArgs(argv, { json: { type: 'boolean', default: false }, format: { type: 'string', default: 'auto' } }, USAGE);
+  const parsed = parseCommandArgs(argv, { json: { type: 'boolean', default: false }, format: { type: 'string', default: 'auto' } }, USAGE, true);
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   expectPositionals(positionals, 1, 'FILE', USAGE);
