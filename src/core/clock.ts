@@ -148,10 +148,22 @@ export class ManualClock implements Clock {
 
   /** Moves time forward to tUs, firing every timer due on the way. Going backwards is a programming error. */
   advanceTo(tUs: number): void {
-    if (tUs < this.t) throw new RangeError(`clock cannot go back from ${this.t} to ${tUs} µs`);
+    this.fireWhile((due) => due <= tUs, tUs);
+  }
+
+  /**
+   * Moves time to tUs firing only the timers due strictly before it; those due at tUs wait for the next advance.
+   * Replay needs it: a recorded input was published at its instant before or after that instant's timers.
+   */
+  advanceBefore(tUs: number): void {
+    this.fireWhile((due) => due < tUs, tUs);
+  }
+
+  private fireWhile(isDue: (dueUs: number) => boolean, tUs: number): void {
+    if (tUs < this.t) throw new RangeError(`${this.kind} clock cannot go back from ${this.t} to ${tUs} µs`);
     for (;;) {
       const next = this.queue[0];
-      if (!next || next.dueUs > tUs) break;
+      if (!next || !isDue(next.dueUs)) break;
       this.queue.shift();
       if (next.cancelled) continue;
       this.t = next.dueUs;
