@@ -1,6 +1,10 @@
 import type { RigConfig } from '../core/config/camera.js';
 import type { Vec3 } from '../core/messages.js';
 import { CameraModel } from './camera-model.js';
+import { mat3Mul, type Mat3 } from '../core/vec3.js';
+
+// Kept importable from here: rig code and its users speak of these alongside the rig types.
+export { mat3Apply, mat3Mul, mat3Transpose, type Mat3 } from '../core/vec3.js';
 
 export type { RigConfig } from '../core/config/camera.js';
 
@@ -9,7 +13,6 @@ export type Side = 'left' | 'right';
 export const SIDES: readonly Side[] = ['left', 'right'];
 
 /** A 3x3 rotation, row-major: `R_a_b` rotates vectors from frame b into frame a (v_a = R_a_b · v_b). */
-export type Mat3 = [number, number, number, number, number, number, number, number, number];
 
 /** One camera of a rig with everything needed to render or triangulate: model and pose in the body FRD frame. */
 export interface RigCamera {
@@ -33,20 +36,8 @@ const deg = Math.PI / 180;
  */
 const R_BODY_CAM_FORWARD: Mat3 = [0, 0, 1, 1, 0, 0, 0, 1, 0];
 
-export function mat3Mul(a: Mat3, b: Mat3): Mat3 {
-  const r = new Array<number>(9) as Mat3;
-  for (let i = 0; i < 3; i++)
-    for (let j = 0; j < 3; j++) r[3 * i + j] = a[3 * i]! * b[j]! + a[3 * i + 1]! * b[3 + j]! + a[3 * i + 2]! * b[6 + j]!;
-  return r;
-}
 
-export function mat3Apply(m: Mat3, v: Vec3): Vec3 {
-  return [m[0] * v[0] + m[1] * v[1] + m[2] * v[2], m[3] * v[0] + m[4] * v[1] + m[5] * v[2], m[6] * v[0] + m[7] * v[1] + m[8] * v[2]];
-}
 
-export function mat3Transpose(m: Mat3): Mat3 {
-  return [m[0], m[3], m[6], m[1], m[4], m[7], m[2], m[5], m[8]];
-}
 
 /**
  * Orientation of a rig's cameras in the body: yaw about body z (down; positive turns right), then pitch about the

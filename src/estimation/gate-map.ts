@@ -2,6 +2,7 @@ import type { GateMapState, Quat, Vec3 } from '../core/messages.js';
 import type { MappedGate } from '../core/messages.js';
 import type { Track } from '../planning/track.js';
 import { LinearKalman } from './kalman.js';
+import { quatRotate } from '../core/vec3.js';
 
 /** A gate seen by perception, already in the odometry (flight controller's local NED) frame. */
 export interface GateSighting {
@@ -155,19 +156,7 @@ export class GateMap {
 
 /** A body-frame gate position into the odometry frame through the vehicle's reported pose. */
 export function bodyToOdom(p_body_m: Vec3, p_odom_ned_m: Vec3, q_ned_body: Quat): Vec3 {
-  const r = rotate(q_ned_body, p_body_m);
+  const r = quatRotate(q_ned_body, p_body_m);
   return [p_odom_ned_m[0] + r[0], p_odom_ned_m[1] + r[1], p_odom_ned_m[2] + r[2]];
 }
 
-export function rotate(q: Quat, v: Vec3): Vec3 {
-  const [w, x, y, z] = q;
-  // v' = v + 2w(u×v) + 2u×(u×v), u = (x, y, z)
-  const cx = y * v[2] - z * v[1];
-  const cy = z * v[0] - x * v[2];
-  const cz = x * v[1] - y * v[0];
-  return [
-    v[0] + 2 * (w * cx + y * cz - z * cy),
-    v[1] + 2 * (w * cy + z * cx - x * cz),
-    v[2] + 2 * (w * cz + x * cy - y * cx),
-  ];
-}

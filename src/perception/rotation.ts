@@ -1,27 +1,17 @@
 import type { Quat, Vec3 } from '../core/messages.js';
+import { mat3Apply as apply3, mat3Mul as mul3, mat3Transpose as transpose3, type Mat3 } from '../core/vec3.js';
+
+export { apply3, mul3, transpose3, type Mat3 };
 
 /**
  * Rotation helpers for the gate geometry, on row-major 3×3 arrays (`R_a_b` rotates frame-b vectors into frame a, as
  * camera/rig.ts) and [w, x, y, z] quaternions (core/messages.ts). Pure numerics, no allocation beyond results.
  */
-export type Mat3 = [number, number, number, number, number, number, number, number, number];
 
 export const I3: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
 
-export function mul3(a: Mat3, b: Mat3): Mat3 {
-  const r = new Array<number>(9) as Mat3;
-  for (let i = 0; i < 3; i++)
-    for (let j = 0; j < 3; j++) r[3 * i + j] = a[3 * i]! * b[j]! + a[3 * i + 1]! * b[3 + j]! + a[3 * i + 2]! * b[6 + j]!;
-  return r;
-}
 
-export function apply3(m: Mat3, v: Vec3): Vec3 {
-  return [m[0] * v[0] + m[1] * v[1] + m[2] * v[2], m[3] * v[0] + m[4] * v[1] + m[5] * v[2], m[6] * v[0] + m[7] * v[1] + m[8] * v[2]];
-}
 
-export function transpose3(m: Mat3): Mat3 {
-  return [m[0], m[3], m[6], m[1], m[4], m[7], m[2], m[5], m[8]];
-}
 
 /** exp of the skew matrix of w (Rodrigues): the rotation by |w| rad about w. */
 export function expRot(w: Vec3): Mat3 {

@@ -1,20 +1,12 @@
 import type { Quat, Vec3 } from '../core/messages.js';
+import { cross, dot, norm, quatRotate, scale } from '../core/vec3.js';
 
 /**
  * The small amount of 3-D algebra the simulator needs: vectors and Hamilton quaternions [w, x, y, z] that rotate
  * body vectors into the world frame (q_ned_body). Plain functions on tuples, allocation per call is fine at the
  * simulator's rates (a few thousand steps per simulated second).
  */
-export const add = (a: Vec3, b: Vec3): Vec3 => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
-export const sub = (a: Vec3, b: Vec3): Vec3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-export const scale = (a: Vec3, s: number): Vec3 => [a[0] * s, a[1] * s, a[2] * s];
-export const dot = (a: Vec3, b: Vec3): number => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-export const cross = (a: Vec3, b: Vec3): Vec3 => [
-  a[1] * b[2] - a[2] * b[1],
-  a[2] * b[0] - a[0] * b[2],
-  a[0] * b[1] - a[1] * b[0],
-];
-export const norm = (a: Vec3): number => Math.hypot(a[0], a[1], a[2]);
+export { add, cross, dot, norm, scale, sub } from '../core/vec3.js';
 export function normalize(a: Vec3): Vec3 {
   const n = norm(a);
   return n > 0 ? scale(a, 1 / n) : [0, 0, 0];
@@ -40,10 +32,7 @@ export function qnormalize(q: Quat): Quat {
 export const qcanonical = (q: Quat): Quat => (q[0] < 0 ? [-q[0], -q[1], -q[2], -q[3]] : q);
 
 /** Rotates v by q (body → world for q_ned_body). */
-export function qrotate(q: Quat, v: Vec3): Vec3 {
-  const r = qmul(qmul(q, [0, v[0], v[1], v[2]]), qconj(q));
-  return [r[1], r[2], r[3]];
-}
+export const qrotate = quatRotate;
 
 /** Third column of the rotation matrix: the body z axis (FRD: down through the frame) in the world frame. */
 export const qdcmZ = (q: Quat): Vec3 => qrotate(q, [0, 0, 1]);
