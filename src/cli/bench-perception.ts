@@ -1,6 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { allRigCameras, mat3Apply, mat3Mul, type RigCamera } from '../camera/rig.js';
 import { WallClock } from '../core/clock.js';
 import { perceptionSchema, type PerceptionConfig } from '../core/config/perception.js';
@@ -16,6 +15,7 @@ import { WorkerDetector } from '../perception/worker-detector.js';
 import { NEUTRAL_LOOK } from '../sim/render/look.js';
 import { Renderer } from '../sim/render/renderer.js';
 import { buildScene } from '../sim/render/scene.js';
+import { parseCommandArgs } from './args.js';
 
 const USAGE = `usage: racepilot bench perception [--json] [options]
 
@@ -220,23 +220,16 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string' }, models: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' },
-        threads: { type: 'string' }, inline: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      config: { type: 'string' }, models: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' },
+      threads: { type: 'string' }, inline: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   const num = (v: string | undefined, name: string, lo: number, hi: number): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);

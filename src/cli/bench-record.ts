@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TopicBus } from '../core/bus.js';
@@ -9,6 +8,7 @@ import { UsageError } from '../core/errors.js';
 import type { CameraImage, FrameSet, Topics } from '../core/messages.js';
 import type { RecordingConfig } from '../core/config/recording.js';
 import { startRecording } from '../recording/recorder.js';
+import { parseCommandArgs } from './args.js';
 
 export interface ImageBenchOptions {
   width: number;
@@ -135,23 +135,17 @@ times the simulator's renderer on one thread for the same FrameSets, the pipelin
 
 /** \`racepilot bench record ...\` */
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        seconds: { type: 'string', default: '20' }, images: { type: 'boolean', default: false }, size: { type: 'string', default: '640x480' },
-        'image-format': { type: 'string', default: 'png' }, 'jpeg-quality': { type: 'string', default: '80' }, hz: { type: 'string', default: '30' },
-        compare: { type: 'boolean', default: false }, keep: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      seconds: { type: 'string', default: '20' }, images: { type: 'boolean', default: false }, size: { type: 'string', default: '640x480' },
+      'image-format': { type: 'string', default: 'png' }, 'jpeg-quality': { type: 'string', default: '80' }, hz: { type: 'string', default: '30' },
+      compare: { type: 'boolean', default: false }, keep: { type: 'string' }, json: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   const seconds = Number(values.seconds);
   if (!(seconds > 0 && seconds <= 600)) throw new UsageError(`--seconds must be a number of seconds between 0 and 600, got "${values.seconds}"`);
   const size = /^(\d+)x(\d+)$/.exec(values.size);

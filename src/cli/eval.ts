@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { InputError, UsageError } from '../core/errors.js';
 import { Progress } from './progress.js';
@@ -11,6 +10,7 @@ import { readLabels } from '../perception/labels.js';
 import { averagePrecision, type ScoredQuad } from '../perception/metrics.js';
 import { checkSelfTest, readModelInfo, selfTestInput, type ModelInfo } from '../perception/model-info.js';
 import { Preprocessor } from '../perception/preprocess.js';
+import { parseCommandArgs } from './args.js';
 
 const USAGE = `usage: racepilot eval --images DIR --labels FILE.csv [--model FILE] [--json] [options]
 
@@ -120,23 +120,17 @@ function num(v: string | undefined, name: string, def: number, min: number): num
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        images: { type: 'string' }, labels: { type: 'string' }, model: { type: 'string' },
-        batch: { type: 'string' }, threads: { type: 'string' }, threshold: { type: 'string' },
-        refine: { type: 'string' }, 'peak-only': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      images: { type: 'string' }, labels: { type: 'string' }, model: { type: 'string' },
+      batch: { type: 'string' }, threads: { type: 'string' }, threshold: { type: 'string' },
+      refine: { type: 'string' }, 'peak-only': { type: 'boolean' }, json: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.images || !values.labels) throw new UsageError(`--images and --labels are required\n\n${USAGE}`);
   const showProgress = true; // stderr only: stdout stays one JSON object
   const result = await evaluate({
