@@ -1,5 +1,5 @@
 import type { TopicBus } from '../core/bus.js';
-import type { GateMapState, PerceptionGates, Topics, VehicleState } from '../core/messages.js';
+import type { GateMapState, PerceptionGates, Topics, Vec3, VehicleState } from '../core/messages.js';
 import type { Track } from '../planning/track.js';
 import { bodyToOdom, defaultGateMapParams, GateMap, type GateMapParams } from './gate-map.js';
 
@@ -15,15 +15,37 @@ const HISTORY_US = 1_000_000;
  * wrong (seen: σ 0.08 m on a gate 7 m off), and one overconfident sighting drags a gate estimate by metres.
  */
 export interface SightingSigmaFloor {
+  /** Across the line of sight, at zero range (m). */
   baseM: number;
+  /**
+   * Along the line of sight, at zero range (m). Measured with the rendered cameras and the detector (racepilot sim,
+   * seeds 2 and 5): the range error's median is 0.4–0.7 m at 5–11 m with a tail to 2–3 m, not shrinking with range
+   * as the size-based model alone says; across the line of sight the median is 0.15–0.3 m.
+   */
+  baseRangeM: number;
   perRangeSqM: number;
   /**
    * Sightings reported further than this are not fused (m). Measured with the rendered cameras (racepilot sim, seed 1,
    * first model): of the detector's gates at 5–10 m 86% lay within 1 m of a real gate, at 10–15 m 42%, beyond 15 m 4%.
    */
   maxRangeM: number;
+  /**
+   * Across the line of sight the floor grows only linearly: base + k·range, k a bearing error (rad). The gate's
+   * direction comes from where its corners are, not from how far apart they are, so a detector whose corners are a
+   * few pixels off misplaces a gate at 12 m by metres in range but by decimetres sideways. 0.03 rad is ~4 px at the
+   * simulator's 320 px, twice the corner noise.
+   */
+  lateralPerRangeM: number;
+  /**
+   * Variance multiplier for every sighting. A detector's error on a gate repeats from one FrameSet to the next (same
+   * gate, nearly the same view), so 30 sightings a second are not 30 independent ones; treating them so lets a
+   * steady bias drag a gate and, through the shared drift, every other gate.
+   */
+  correlationInflation: number;
 }
-export const defaultSightingSigmaFloor: SightingSigmaFloor = { baseM: 0.1, perRangeSqM: 0.006, maxRangeM: 15 };
+export const defaultSightingSigmaFloor: SightingSigmaFloor = {
+  baseM: 0.1, baseRangeM: 0.1, perRangeSqM: 0.006, maxRangeM: 15, lateralPerRangeM: 0.03, correlationInflation: 1,
+};
 
 /**
  * The estimation module's imperative shell: keeps a short history of the flight controller's odometry, places each
@@ -96,9 +118,14 @@ export class EstimationStage {
         this.tooFar++;
         continue;
       }
-      const floor = this.sigmaFloor.baseM + this.sigmaFloor.perRangeSqM * g.range_m * g.range_m;
-      const sigmaM = Math.max(g.sigma_p_body_m[0], g.sigma_p_body_m[1], g.sigma_p_body_m[2], floor);
-      const k = this.map.observe({ tUs: msg.tSampleUs, p_odom_ned_m: bodyToOdom(g.p_body_m, p, pose.q_ned_body), sigmaM }, this.expected);
+      const f = this.sigmaFloor;
+      const inflate = Math.sqrt(f.correlationInflation);
+      const sigmaRangeM = inflate * Math.max(g.sigma_p_body_m[0], g.sigma_p_body_m[1], g.sigma_p_body_m[2], f.baseRangeM + f.perRangeSqM * g.range_m * g.range_m);
+      const sigmaLateralM = Math.min(sigmaRangeM, inflate * (f.baseM + f.lateralPerRangeM * g.range_m));
+      const p_odom = bodyToOdom(g.p_body_m, p, pose.q_ned_body);
+      const u_ned: Vec3 = [p_odom[0] - p[0], p_odom[1] - p[1], p_odom[2] - p[2]];
+      const los = Math.hypot(...u_ned) > 1e-3 ? { u_ned, sigmaLateralM, sigmaRangeM } : undefined;
+      const k = this.map.observe({ tUs: msg.tSampleUs, p_odom_ned_m: p_odom, sigmaM: sigmaRangeM, los }, this.expected);
       if (k !== null) this.lastSightingUs = Math.max(this.lastSightingUs ?? 0, msg.tSampleUs);
     }
     this.bus.publish('estimation/gate_map', this.map.snapshot(msg.tUs));

@@ -2,7 +2,7 @@ import { InputError } from '../core/errors.js';
 import type { Vec3 } from '../core/messages.js';
 import { exitTurn } from './gate-sequence.js';
 import type { VehicleLimits } from './limits.js';
-import { defaultPlannerParams, type PlanGate } from './planner.js';
+import { boundsOfHall, defaultPlannerParams, type PlanGate } from './planner.js';
 import { defaultReplanParams, Replanner } from './replanner.js';
 import { gateNormal, type Track } from './track.js';
 import { sampleTrajectory } from './trajectory.js';
@@ -27,7 +27,7 @@ export interface IdealLap {
 export function idealLap(track: Track, limits: VehicleLimits, opts: { lookahead?: number; periodUs?: number; stepUs?: number; takeoffAltitudeM?: number } = {}): IdealLap | { failedGate: number } {
   const lookahead = opts.lookahead ?? 2;
   const stepUs = opts.stepUs ?? 20_000;
-  const replanner = new Replanner(defaultPlannerParams(limits), { ...defaultReplanParams, periodUs: opts.periodUs ?? defaultReplanParams.periodUs });
+  const replanner = new Replanner({ ...defaultPlannerParams(limits), bounds: boundsOfHall(track.hall) }, { ...defaultReplanParams, periodUs: opts.periodUs ?? defaultReplanParams.periodUs });
   const start = track.start.p_ned_m;
   let state = { tUs: 0, p_ned_m: [start[0], start[1], start[2] - (opts.takeoffAltitudeM ?? 1.5)] as Vec3, v_ned_mps: [0, 0, 0] as Vec3, a_ned_mps2: [0, 0, 0] as Vec3 };
   const n = track.gates.length;
@@ -45,7 +45,9 @@ export function idealLap(track: Track, limits: VehicleLimits, opts: { lookahead?
     const last = passed + gates.length - 1;
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    const out = replanner.update(state.tUs, state, gates, last === total - 1 ? 0 : exitTurn(track, last % n, Math.floor(last / n)));
+    const prevGate = passed > 0 ? track.gates[(passed - 1) % n]! : null;
+    const justPassed = prevGate ? { index: (passed - 1) % n, p_ned_m: prevGate.p_ned_m, n_ned: gateNormal(prevGate) } : undefined;
+    const out = replanner.update(state.tUs, state, gates, last === total - 1 ? 0 : exitTurn(track, last % n, Math.floor(last / n)), justPassed);
     if (out.planned) {
       const cpu = process.cpuUsage(cpu0);
       planMs.push(performance.now() - t0);

@@ -1,6 +1,6 @@
 import type { Vec3 } from '../core/messages.js';
 import { clampAcceleration, GRAVITY_MPS2, type VehicleLimits } from './limits.js';
-import { acceleration, jerk, quintic, velocity, type Quintic } from './quintic.js';
+import { acceleration, jerk, position, quintic, velocity, type Quintic } from './quintic.js';
 import type { Segment, Trajectory } from './trajectory.js';
 
 /** The vehicle's reference state the plan starts from (sampled from the current plan for continuity). */
@@ -24,6 +24,22 @@ export interface PlannerParams {
   gateSpeedsMps: number[];
   /** Samples per segment when checking limits. */
   checkSamples: number;
+  /**
+   * The box the trajectory must stay in (NED, m): the hall shrunk by a margin. Without it, a curve the limits allow
+   * can dip through the floor to make a turn (seen after a gate passed off-centre with a late sighting).
+   */
+  bounds?: { min_ned_m: Vec3; max_ned_m: Vec3 } | undefined;
+}
+
+/** How far inside the hall's walls, floor and ceiling a trajectory must stay (m). */
+export const HALL_MARGIN_M = 0.4;
+
+/** The planner's box for a track's hall. */
+export function boundsOfHall(hall: { min_ned_m: Vec3; max_ned_m: Vec3 }): { min_ned_m: Vec3; max_ned_m: Vec3 } {
+  return {
+    min_ned_m: hall.min_ned_m.map((v) => v + HALL_MARGIN_M) as Vec3,
+    max_ned_m: hall.max_ned_m.map((v) => v - HALL_MARGIN_M) as Vec3,
+  };
 }
 
 export const defaultPlannerParams = (limits: VehicleLimits): PlannerParams => ({
@@ -64,9 +80,18 @@ export function newPlanMemory(): PlanMemory {
  * speed is capped by the turn that follows it (`exitTurnRad`), since nothing after it is planned yet.
  * With `memory`, a gate that an earlier plan already chose a speed for is searched only around that speed (the
  * warm start that keeps planning under a few milliseconds), and gate-to-gate segments come from a cache.
+ * No segment may cross a gate's plane near its frame except through the opening it ends in (`passed`: the gate just
+ * flown through, whose frame the first segment must not swing back into).
  * Returns null when no combination is feasible: the caller holds and says so.
  */
-export function planThroughGates(start: PlanStart, gates: PlanGate[], params: PlannerParams, exitTurnRad = 0, memory?: PlanMemory): PlanResult | null {
+export function planThroughGates(
+  start: PlanStart,
+  gates: PlanGate[],
+  params: PlannerParams,
+  exitTurnRad = 0,
+  memory?: PlanMemory,
+  passed?: PlanGate,
+): PlanResult | null {
   if (gates.length === 0) return null;
   start = { ...start, a_ned_mps2: clampAcceleration(start.a_ned_mps2, params.limits) };
   const speeds = [...params.gateSpeedsMps].sort((a, b) => a - b);
@@ -87,7 +112,7 @@ export function planThroughGates(start: PlanStart, gates: PlanGate[], params: Pl
   };
   const segment = (k: number, from: PlanStart3, to: PlanStart3, fromSpeed: number): number | null => {
     if (k === 0 || !memory) {
-      const found = minimumDuration(from, to, params);
+      const found = minimumDuration(from, to, params, { target: gates[k]!, previous: k === 0 ? passed : gates[k - 1] });
       evaluations += found.evaluations;
       return found.durationS;
     }
@@ -96,7 +121,7 @@ export function planThroughGates(start: PlanStart, gates: PlanGate[], params: Pl
     const key = `${a.p_ned_m.join(',')}|${a.n_ned.join(',')}|${fromSpeed}|${b.p_ned_m.join(',')}|${b.n_ned.join(',')}|${to.v.join(',')}`;
     const cached = memory.segmentCache.get(key);
     if (cached !== undefined) return cached;
-    const found = minimumDuration(from, to, params);
+    const found = minimumDuration(from, to, params, { target: b, previous: a });
     evaluations += found.evaluations;
     if (memory.segmentCache.size > 5000) memory.segmentCache.clear(); // gate estimates moved a lot: start over
     memory.segmentCache.set(key, found.durationS);
@@ -120,6 +145,12 @@ export function planThroughGates(start: PlanStart, gates: PlanGate[], params: Pl
     }
   };
   search(0, { p: start.p_ned_m, v: start.v_ned_mps, a: start.a_ned_mps2 }, -1, 0, []);
+  if (!best && memory && memory.speedsByGate.size > 0) {
+    // The warm start only tries speeds next to the last plan's; when a gate estimate moved (a late sighting), the
+    // way through may need a much slower pass: search the whole grid before giving up.
+    memory.speedsByGate.clear();
+    search(0, { p: start.p_ned_m, v: start.v_ned_mps, a: start.a_ned_mps2 }, -1, 0, []);
+  }
   if (!best) return null;
   const chosen = best as { total: number; durations: number[]; combo: number[] };
   if (memory) gates.forEach((g, k) => memory.speedsByGate.set(g.index, chosen.combo[k]!));
@@ -161,16 +192,25 @@ function axesFor(from: PlanStart3, to: PlanStart3, T: number): [Quintic, Quintic
  * Whether a segment of duration T keeps within the limits at every check sample. Allocation-free: it runs a few
  * thousand times per plan, and garbage collection pauses would show in the planning time's tail.
  */
-export function segmentFeasible(axes: [Quintic, Quintic, Quintic], T: number, params: PlannerParams): boolean {
+export function segmentFeasible(axes: [Quintic, Quintic, Quintic], T: number, params: PlannerParams, planes?: SegmentPlanes): boolean {
   const n = params.checkSamples;
+  if (planes && crossesFrame(axes, T, n, planes)) return false;
   const lim = params.limits;
   const vmax2 = lim.maxSpeedMps ** 2;
   const fmax2 = (lim.thrustToWeight * GRAVITY_MPS2 * lim.thrustMargin) ** 2;
   const tanTilt2 = Math.tan((lim.maxTiltDeg * Math.PI) / 180) ** 2;
   const jmax2 = lim.maxJerkMps3 > 0 && Number.isFinite(lim.maxJerkMps3) ? lim.maxJerkMps3 ** 2 : 0;
   const [cx, cy, cz] = axes;
+  const b = params.bounds;
   for (let i = 0; i <= n; i++) {
     const t = (T * i) / n;
+    if (b && i > 0) {
+      // Not at t = 0: a plan starts where the vehicle is, even when it is already too close to a wall.
+      const x = position(cx, t);
+      const y = position(cy, t);
+      const z = position(cz, t);
+      if (x < b.min_ned_m[0] || x > b.max_ned_m[0] || y < b.min_ned_m[1] || y > b.max_ned_m[1] || z < b.min_ned_m[2] || z > b.max_ned_m[2]) return false;
+    }
     const vx = velocity(cx, t);
     const vy = velocity(cy, t);
     const vz = velocity(cz, t);
@@ -195,11 +235,59 @@ export function segmentFeasible(axes: [Quintic, Quintic, Quintic], T: number, pa
 }
 
 /**
+ * A gate plane is clear of the frame this far from the gate's centre (m): an AIRR gate's outer half-diagonal (2.4 m)
+ * plus room for the vehicle and its tracking error.
+ */
+export const FRAME_CLEAR_M = 3;
+
+/** The gate planes one segment must respect: it ends in `target`'s opening and leaves `previous` (if any) behind. */
+export interface SegmentPlanes {
+  target: { p_ned_m: Vec3; n_ned: Vec3 };
+  previous?: { p_ned_m: Vec3; n_ned: Vec3 } | undefined;
+}
+
+/**
+ * Whether a segment crosses a gate's plane near the gate anywhere but where it should: through the target's opening
+ * at its end. The shortest feasible duration can belong to a looping curve that passes the target's plane beside the
+ * opening and comes back through it (seen when a late sighting moved the gate sideways at speed), or that swings back
+ * through the plane of the gate just passed to make a sharp turn: near a gate, beside the opening is the frame.
+ */
+function crossesFrame(axes: [Quintic, Quintic, Quintic], T: number, n: number, planes: SegmentPlanes): boolean {
+  const [cx, cy, cz] = axes;
+  for (const gate of [planes.target, planes.previous]) {
+    if (!gate) continue;
+    const g = gate.p_ned_m;
+    const nn = gate.n_ned;
+    let prev: { s: number; x: number; y: number; z: number } | null = null;
+    for (let i = 0; i <= n; i++) {
+      // The target's plane is reached at the very end, by design.
+      if (gate === planes.target && i === n) break;
+      const t = (T * i) / n;
+      const x = position(cx, t);
+      const y = position(cy, t);
+      const z = position(cz, t);
+      const sd = (x - g[0]) * nn[0] + (y - g[1]) * nn[1] + (z - g[2]) * nn[2];
+      // Samples on the plane (a segment starts at the previous gate's centre) carry no side.
+      if (Math.abs(sd) < 0.02) continue;
+      if (prev && prev.s < 0 !== sd < 0) {
+        const f = prev.s / (prev.s - sd);
+        const px = prev.x + f * (x - prev.x) - g[0];
+        const py = prev.y + f * (y - prev.y) - g[1];
+        const pz = prev.z + f * (z - prev.z) - g[2];
+        if (px * px + py * py + pz * pz < FRAME_CLEAR_M * FRAME_CLEAR_M) return true;
+      }
+      prev = { s: sd, x, y, z };
+    }
+  }
+  return false;
+}
+
+/**
  * Shortest feasible duration of one segment. Feasibility is not monotone in T for fixed end velocities (a long
  * segment loops), so scan upwards geometrically from the straight-line bound to the first feasible T, then bisect
  * between it and the last infeasible one.
  */
-function minimumDuration(from: PlanStart3, to: PlanStart3, params: PlannerParams): { durationS: number | null; evaluations: number } {
+function minimumDuration(from: PlanStart3, to: PlanStart3, params: PlannerParams, planes?: SegmentPlanes): { durationS: number | null; evaluations: number } {
   const d = Math.hypot(to.p[0] - from.p[0], to.p[1] - from.p[1], to.p[2] - from.p[2]);
   let lo = Math.max(0.05, d / params.limits.maxSpeedMps);
   let evaluations = 0;
@@ -208,7 +296,7 @@ function minimumDuration(from: PlanStart3, to: PlanStart3, params: PlannerParams
   // 24 steps of ×1.2 reach 80 times the straight-line bound: any slower segment is not worth flying.
   for (let i = 0; i < 24; i++) {
     evaluations++;
-    if (segmentFeasible(axesFor(from, to, T), T, params)) {
+    if (segmentFeasible(axesFor(from, to, T), T, params, planes)) {
       hi = T;
       break;
     }
@@ -220,7 +308,7 @@ function minimumDuration(from: PlanStart3, to: PlanStart3, params: PlannerParams
   for (let i = 0; i < 6 && feasible - lo > 0.005; i++) {
     const mid: number = 0.5 * (lo + feasible);
     evaluations++;
-    if (segmentFeasible(axesFor(from, to, mid), mid, params)) feasible = mid;
+    if (segmentFeasible(axesFor(from, to, mid), mid, params, planes)) feasible = mid;
     else lo = mid;
   }
   return { durationS: feasible, evaluations };

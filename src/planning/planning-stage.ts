@@ -2,7 +2,7 @@ import type { TopicBus } from '../core/bus.js';
 import type { Clock, Timer } from '../core/clock.js';
 import type { ControlState, GateMapState, RaceEvent, Topics, TrajectorySample, Vec3, VehicleState } from '../core/messages.js';
 import { exitTurn } from './gate-sequence.js';
-import { defaultPlannerParams, type PlanGate, type PlannerParams } from './planner.js';
+import { boundsOfHall, defaultPlannerParams, type PlanGate, type PlannerParams } from './planner.js';
 import { quintic } from './quintic.js';
 import { initialRaceState, stepRace, type RaceGate, type RaceParams, type RaceState } from './race.js';
 import { defaultReplanParams, Replanner, type ReplanParams } from './replanner.js';
@@ -64,7 +64,7 @@ export class PlanningStage {
   private problem: string | null = null;
 
   constructor(private readonly o: PlanningStageOptions) {
-    this.planner = defaultPlannerParams(o.limits);
+    this.planner = { ...defaultPlannerParams(o.limits), bounds: boundsOfHall(o.track.hall) };
     this.replanner = new Replanner(this.planner, { ...defaultReplanParams, ...o.replan });
     this.raceParams = { laps: o.track.laps, gateCount: o.track.gates.length, takeoffAltitudeM: 1.5, blindTimeoutS: 3, holdBeforeLandS: 2, passToleranceM: 0.1, ...o.race };
     this.race = initialRaceState(o.clock.nowUs());
@@ -162,7 +162,10 @@ export class PlanningStage {
     const last = gates.at(-1)!.index;
     const lastLap = last < this.race.targetGate ? this.race.lap + 1 : this.race.lap;
     const t0 = performance.now();
-    const out = this.replanner.update(tUs, { tUs, p_ned_m: v.p_ned_m, v_ned_mps: v.v_ned_mps, a_ned_mps2: [0, 0, 0] }, gates, exitTurn(track, last, lastLap));
+    // The gate just flown through: the first segment must not swing back into its frame.
+    const prevIndex = (this.race.targetGate + n - 1) % n;
+    const passed = this.race.gatesPassed > 0 ? { index: prevIndex, p_ned_m: this.gateInOdom(prevIndex), n_ned: gateNormal(track.gates[prevIndex]!) } : undefined;
+    const out = this.replanner.update(tUs, { tUs, p_ned_m: v.p_ned_m, v_ned_mps: v.v_ned_mps, a_ned_mps2: [0, 0, 0] }, gates, exitTurn(track, last, lastLap), passed);
     if (out.planned) this.planMs.push(performance.now() - t0);
     if (!out.plan) {
       if (this.problem === null) this.publishEvent({ tUs, kind: 'refused', message: out.problem ?? 'no trajectory' });

@@ -52,7 +52,7 @@ export class Replanner {
     this.memory.speedsByGate.clear();
   }
 
-  update(tUs: number, vehicle: PlanStart, gates: PlanGate[], exitTurnRad = 0): ReplanOutcome {
+  update(tUs: number, vehicle: PlanStart, gates: PlanGate[], exitTurnRad = 0, passed?: PlanGate): ReplanOutcome {
     const changed = this.gatesChanged(gates);
     const plan = this.plan;
     const remainingUs = plan ? trajectoryEndUs(plan.trajectory) - tUs : 0;
@@ -66,7 +66,7 @@ export class Replanner {
         // Gate estimates moved: bend the current plan onto them with the same timing and gate speeds. A fresh
         // search here would re-pick speeds on a coarse grid from a mid-segment state and could switch to a
         // different, sometimes looping, curve at every new sighting.
-        const bent = this.refit(plan, tUs, gates);
+        const bent = this.refit(plan, tUs, gates, passed);
         if (bent) {
           this.adopt(bent, gates);
           return { plan: bent, replanned: true, planned: true, problem: null };
@@ -80,7 +80,7 @@ export class Replanner {
       if (dist(s.p_ned_m, vehicle.p_ned_m) < this.replan.deviationM) start = { tUs, p_ned_m: s.p_ned_m, v_ned_mps: s.v_ned_mps, a_ned_mps2: s.a_ned_mps2 };
     }
     this.lastPlanUs = tUs;
-    const fresh = planThroughGates(start, gates, this.params, exitTurnRad, this.memory);
+    const fresh = planThroughGates(start, gates, this.params, exitTurnRad, this.memory, passed);
     if (!fresh) {
       // Keep flying the old plan while it still leads to this gate (it planned through it as its next-but-one):
       // the next replan starts from a better place.
@@ -90,8 +90,10 @@ export class Replanner {
       this.gatesKey = gates.map(copyGate);
       return { plan: null, replanned: false, planned: true, problem: `no flyable trajectory through gate ${gates[0] ? gates[0].index + 1 : '?'} within the vehicle's limits` };
     }
-    if (plan && sameGates && fresh.durationS * 1e6 >= remainingUs - 10_000) {
-      // The current plan is as fast: keep it, and keep its gate speeds as the warm start.
+    if (plan && sameGates && !changed && fresh.durationS * 1e6 >= remainingUs - 10_000) {
+      // The current plan is as fast: keep it, and keep its gate speeds as the warm start. Not when the gates moved:
+      // the old plan then aims at where a gate was thought to be, and is often faster precisely because it takes
+      // the straight line past the gate's real place.
       plan.gateSpeedsMps.forEach((v, k) => this.memory.speedsByGate.set(gates[k]!.index, v));
       this.gatesKey = gates.map(copyGate);
       return { plan, replanned: false, planned: true, problem: null };
@@ -110,15 +112,15 @@ export class Replanner {
    * since a time-optimal plan sits on the limits and a moved gate pushes it over, the timing stretched a little;
    * null when even that is infeasible.
    */
-  private refit(plan: PlanResult, tUs: number, gates: PlanGate[]): PlanResult | null {
+  private refit(plan: PlanResult, tUs: number, gates: PlanGate[], passed?: PlanGate): PlanResult | null {
     for (const stretch of [1, 1.05, 1.1, 1.2, 1.35]) {
-      const bent = this.refitWith(plan, tUs, gates, stretch);
+      const bent = this.refitWith(plan, tUs, gates, stretch, passed);
       if (bent) return bent;
     }
     return null;
   }
 
-  private refitWith(plan: PlanResult, tUs: number, gates: PlanGate[], stretch: number): PlanResult | null {
+  private refitWith(plan: PlanResult, tUs: number, gates: PlanGate[], stretch: number, passed?: PlanGate): PlanResult | null {
     const segs = plan.trajectory.segments;
     const s = sampleTrajectory(plan.trajectory, tUs)!;
     let from = { p: s.p_ned_m, v: s.v_ned_mps, a: s.a_ned_mps2 };
@@ -136,7 +138,7 @@ export class Replanner {
       const speed = plan.gateSpeedsMps[k]!;
       const to = { p: g.p_ned_m, v: [g.n_ned[0] * speed, g.n_ned[1] * speed, g.n_ned[2] * speed] as Vec3, a: [0, 0, 0] as Vec3 };
       const axes = [0, 1, 2].map((i) => quintic({ p: from.p[i]!, v: from.v[i]!, a: from.a[i]! }, { p: to.p[i]!, v: to.v[i]!, a: 0 }, T)) as Segment['axes'];
-      if (!segmentFeasible(axes, T, this.params)) return null;
+      if (!segmentFeasible(axes, T, this.params, { target: g, previous: k === 0 ? passed : gates[k - 1] })) return null;
       out.push({ t0Us: t0, durationS: T, axes, gateIndex: g.index });
       total += T;
       t0 += Math.round(T * 1e6);

@@ -87,3 +87,31 @@ test('body-frame sightings are rotated by the vehicle attitude', () => {
   const p = bodyToOdom([5, 0, 0], [1, 2, -3], yaw90);
   assert.ok(Math.abs(p[0] - 1) < 1e-9 && Math.abs(p[1] - 7) < 1e-9 && Math.abs(p[2] + 3) < 1e-9);
 });
+
+test('a camera sighting is trusted across its line of sight and not along it', () => {
+  // Gate B (σ 1.5 m in the track) is really 1 m east of its mapped place; the camera, 15 m south of it looking north,
+  // places it right sideways but 2 m too far, as a detector misjudging the gate's apparent size does.
+  const map = new GateMap(track);
+  const truth: Vec3 = [25, 6, -2];
+  for (let i = 0; i < 5; i++) {
+    const los = { u_ned: [1, 0, 0] as Vec3, sigmaLateralM: 0.15, sigmaRangeM: 3 }; // the detector floor at 15 m
+    map.observe({ tUs: i * 33_333, p_odom_ned_m: [truth[0] + 2, truth[1], truth[2]], sigmaM: 3, los }, 1);
+  }
+  const b = map.gateInOdom(1);
+  assert.ok(Math.abs(b[1] - truth[1]) < 0.1, `east ${b[1].toFixed(2)}: the lateral offset is learnt`);
+  assert.ok(b[0] - truth[0] < 1.5, `north ${b[0].toFixed(2)}: the range error is only partly believed`);
+  // The same five sightings as spheres of the lateral σ drag the gate the whole 2 m along the line of sight.
+  const sphere = new GateMap(track);
+  for (let i = 0; i < 5; i++) sphere.observe({ tUs: i * 33_333, p_odom_ned_m: [truth[0] + 2, truth[1], truth[2]], sigmaM: 0.15 }, 1);
+  assert.ok(sphere.gateInOdom(1)[0] - truth[0] > 1.8);
+});
+
+test('a gate seen side-on is not placed by that sighting', () => {
+  const map = new GateMap(track); // gate B faces north (yaw 0)
+  const at: Vec3 = [25, 5.3, -2];
+  const oblique = { u_ned: [Math.cos((70 * Math.PI) / 180), Math.sin((70 * Math.PI) / 180), 0] as Vec3, sigmaLateralM: 0.2, sigmaRangeM: 0.5 };
+  assert.equal(map.observe({ tUs: 0, p_odom_ned_m: at, sigmaM: 0.5, los: oblique }, 1), null, '70° off the face: rejected');
+  const frontal = { u_ned: [Math.cos((20 * Math.PI) / 180), Math.sin((20 * Math.PI) / 180), 0] as Vec3, sigmaLateralM: 0.2, sigmaRangeM: 0.5 };
+  assert.equal(map.observe({ tUs: 0, p_odom_ned_m: at, sigmaM: 0.5, los: frontal }, 1), 1, '20° off the face: fused');
+  assert.equal(map.snapshot(0).rejected, 1);
+});
