@@ -1,9 +1,8 @@
 #!/usr/bin/python3
 """Rebuild the gate detector from scratch: train dense, prune with Gate Decorator, fine-tune, export both ONNX files.
 
-  nice -n 10 /usr/bin/python3 models/train.py --all          # the shipped recipe (≈35 min on two busy shared cores)
-  models/train.sh --rendered-per-epoch 96 --real-repeats 1.5 --distill 1 --target 0.385 --epochs 50 --finetune 12
-      --out models/.work/cand                                # (one line) the rendered-mix recipe (models/README.md)
+  models/train.sh                                           # the shipped pair: three runs of this script (≈1 h)
+  nice -n 10 /usr/bin/python3 models/train.py --all --out DIR   # one run; --dense-only and --init chain runs
   /usr/bin/python3 models/train.py --all --epochs 2 --finetune 1 --out /tmp/x   # a quick smoke run
 Logs go to models/.work/train.log, checkpoints to models/.work/, the rendered training frames (made here with
 `node bin/racepilot.js dataset`, so the CLI must be compiled: `npx tsc -p .`) to models/.work/rendered/.
@@ -53,6 +52,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--all", action="store_true", help="dense training, pruning, fine-tuning and export")
     ap.add_argument("--prune-only", action="store_true", help="start from models/.work/dense.pt")
+    ap.add_argument("--dense-only", action="store_true",
+                    help="only train the dense network (models/.work/dense.pt and gate-detector-dense.onnx): a stage of a "
+                         "curriculum that --init continues")
     ap.add_argument("--polish-only", action="store_true",
                     help="only the last step: fine-tune models/.work/pruned.pt for --polish epochs and export it")
     ap.add_argument("--polish", type=int, default=15,
@@ -73,6 +75,8 @@ def main():
     ap.add_argument("--distill", type=float, default=0.0,
                     help="weight of the distillation from the dense network in the pruned fine-tunes (0: off)")
     a = ap.parse_args()
+    if a.dense_only:
+        a.all = True
     if not (a.all or a.prune_only or a.polish_only):
         ap.print_help()
         return 2
@@ -128,6 +132,9 @@ def main():
     dm = validate(net, val)
     log(f"dense validation: {dm}, rendered (held-out seed): {validate(net, r_eval)}")
     export(net, os.path.join(a.out, "gate-detector-dense.onnx"), "dense", {"racepilot.training": split_note})
+    if a.dense_only:
+        log("exported gate-detector-dense.onnx (--dense-only: no pruning)")
+        return 0
     teacher = copy.deepcopy(net).eval() if a.distill > 0 else None
     for p in (teacher.parameters() if teacher is not None else []):
         p.requires_grad_(False)

@@ -8,7 +8,7 @@ import torch
 from . import data
 from .net import OUT_CH, Exported, flops, params
 
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 FORMAT = "racepilot-gate-detector/1"
 
 
