@@ -1,6 +1,6 @@
 import type { GateMapState, Quat, Vec3 } from '../core/messages.js';
 import type { MappedGate } from '../core/messages.js';
-import type { Track } from '../planning/track.js';
+import { gateNormal, type Track } from '../planning/track.js';
 import { LinearKalman } from './kalman.js';
 import { quatRotate } from '../core/vec3.js';
 
@@ -99,8 +99,7 @@ export class GateMap {
       firstIndexOf.set(g.id, k);
       this.physicalOf.push(k);
       this.ids.push([g.id]);
-      const yaw = (g.yaw_deg * Math.PI) / 180;
-      this.normals.push([Math.cos(yaw), Math.sin(yaw), 0]);
+      this.normals.push(gateNormal(g));
       x0.push(...g.p_ned_m);
       const s2 = Math.max(g.uncertaintyM, params.minGateSigmaM) ** 2;
       P0.push(s2, s2, s2);
