@@ -253,31 +253,41 @@ export interface SegmentPlanes {
  * through the plane of the gate just passed to make a sharp turn: near a gate, beside the opening is the frame.
  */
 function crossesFrame(axes: [Quintic, Quintic, Quintic], T: number, n: number, planes: SegmentPlanes): boolean {
+  return crossesNear(axes, T, n, planes.target, true) || (planes.previous !== undefined && crossesNear(axes, T, n, planes.previous, false));
+}
+
+/** One gate's half of crossesFrame; scalars only, since it runs inside the feasibility check's hot loop. */
+function crossesNear(axes: [Quintic, Quintic, Quintic], T: number, n: number, gate: { p_ned_m: Vec3; n_ned: Vec3 }, isTarget: boolean): boolean {
   const [cx, cy, cz] = axes;
-  for (const gate of [planes.target, planes.previous]) {
-    if (!gate) continue;
-    const g = gate.p_ned_m;
-    const nn = gate.n_ned;
-    let prev: { s: number; x: number; y: number; z: number } | null = null;
-    for (let i = 0; i <= n; i++) {
-      // The target's plane is reached at the very end, by design.
-      if (gate === planes.target && i === n) break;
-      const t = (T * i) / n;
-      const x = position(cx, t);
-      const y = position(cy, t);
-      const z = position(cz, t);
-      const sd = (x - g[0]) * nn[0] + (y - g[1]) * nn[1] + (z - g[2]) * nn[2];
-      // Samples on the plane (a segment starts at the previous gate's centre) carry no side.
-      if (Math.abs(sd) < 0.02) continue;
-      if (prev && prev.s < 0 !== sd < 0) {
-        const f = prev.s / (prev.s - sd);
-        const px = prev.x + f * (x - prev.x) - g[0];
-        const py = prev.y + f * (y - prev.y) - g[1];
-        const pz = prev.z + f * (z - prev.z) - g[2];
-        if (px * px + py * py + pz * pz < FRAME_CLEAR_M * FRAME_CLEAR_M) return true;
-      }
-      prev = { s: sd, x, y, z };
+  const [gx, gy, gz] = gate.p_ned_m;
+  const [nx, ny, nz] = gate.n_ned;
+  let havePrev = false;
+  let ps = 0;
+  let px = 0;
+  let py = 0;
+  let pz = 0;
+  // The target's plane is reached at the very end, by design: its last sample is not looked at.
+  const last = isTarget ? n - 1 : n;
+  for (let i = 0; i <= last; i++) {
+    const t = (T * i) / n;
+    const x = position(cx, t) - gx;
+    const y = position(cy, t) - gy;
+    const z = position(cz, t) - gz;
+    const sd = x * nx + y * ny + z * nz;
+    // Samples on the plane (a segment starts at the previous gate's centre) carry no side.
+    if (Math.abs(sd) < 0.02) continue;
+    if (havePrev && ps < 0 !== sd < 0) {
+      const f = ps / (ps - sd);
+      const cxp = px + f * (x - px);
+      const cyp = py + f * (y - py);
+      const czp = pz + f * (z - pz);
+      if (cxp * cxp + cyp * cyp + czp * czp < FRAME_CLEAR_M * FRAME_CLEAR_M) return true;
     }
+    havePrev = true;
+    ps = sd;
+    px = x;
+    py = y;
+    pz = z;
   }
   return false;
 }
