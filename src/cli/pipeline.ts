@@ -48,8 +48,9 @@ export const DETECTOR_GATE_MAP: GateMapParams = { ...defaultGateMapParams, assoc
  * 25% at 10–15 m and 11% beyond; yet cutting at 10 m finished 2 of 10 seeds against 5 of 10 at 15 m (gates are
  * then first fused under a second before they are reached). The range floor of 0.6 m and the variance inflation of 3
  * come from the same flights (seeds 2 and 5, sightings decomposed along and across the line of sight): the detector's
- * range errors have a median of 0.4–1.4 m and a tail to 3 m and repeat from frame to frame; with them, seeds 1, 2, 5
- * and 6 flew every gate where the truth-perception floor (0.1 m, no inflation) finished 2 of the 4.
+ * range errors have a median of 0.4–1.4 m and a tail to 3 m and repeat from frame to frame; with them and the
+ * candidate model of that day (cand5 in models/README.md), seeds 1, 2, 5 and 6 flew every gate where the
+ * truth-perception floor (0.1 m, no inflation) finished 2 of the 4. `node scripts/race-seeds.mjs` measures it.
  */
 export const DETECTOR_SIGHTINGS: SightingSigmaFloor = { ...defaultSightingSigmaFloor, maxRangeM: 15, baseRangeM: 0.6, correlationInflation: 3 };
 

@@ -1,6 +1,6 @@
 import { SerialPort } from 'serialport';
-import { RetrySchedule, formatDelay, type BackoffPolicy } from './backoff.js';
-import { TransportBase } from './transport.js';
+import { formatDelay, type BackoffPolicy } from './backoff.js';
+import { ReconnectingTransport } from './reconnecting.js';
 
 /** The part of serialport's stream this transport uses, so tests can hand in serialport's own SerialPortMock. */
 export interface SerialPortLike {
@@ -27,48 +27,20 @@ export interface SerialOptions {
  * never thrown: the flight controller may boot after the companion computer. The baud rate cannot be detected; a
  * wrong one shows up as bytes that never parse, which the link's parser counts as junk.
  */
-export class SerialTransport extends TransportBase {
+export class SerialTransport extends ReconnectingTransport<SerialPortLike> {
   readonly name: string;
-  private port: SerialPortLike | null = null;
-  private connected = false;
-  private closed = false;
-  private everConnected = false;
-  private readonly retry: RetrySchedule;
 
   constructor(private readonly options: SerialOptions) {
-    super();
+    super(options.reconnect);
     this.name = `serial:${options.path}@${options.baudRate}`;
-    this.retry = new RetrySchedule(options.reconnect);
   }
 
-  /** Resolves once the first open has succeeded or failed (and a retry is scheduled). */
-  start(): Promise<void> {
-    if (this.port || this.retry.pending || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.open(resolve));
+  protected async destroy(port: SerialPortLike): Promise<void> {
+    if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    port.removeAllListeners();
   }
 
-  send(bytes: Uint8Array): void {
-    if (!this.connected || !this.port) {
-      this.stats.bytesDropped += bytes.length;
-      return;
-    }
-    this.stats.bytesOut += bytes.length;
-    this.port.write(bytes);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.retry.cancel();
-    const port = this.port;
-    this.port = null;
-    this.connected = false;
-    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-    port?.removeAllListeners();
-    this.emitStatus(false, 'closed');
-  }
-
-  private open(settled?: () => void): void {
+  protected open(settled?: () => void): void {
     if (this.closed) return settled?.();
     const { path, baudRate } = this.options;
     let port: SerialPortLike;
@@ -80,31 +52,27 @@ export class SerialTransport extends TransportBase {
       this.failed(describe(err), settled);
       return;
     }
-    this.port = port;
+    this.stream = port;
     port.on('data', (chunk: Buffer) => this.emitData(chunk));
     port.on('error', () => {
       // Errors also arrive through open's callback or as a close; listening here keeps them from being uncaught.
     });
     port.on('close', (err?: Error | null) => {
-      if (this.port !== port) return;
-      this.port = null;
+      if (this.stream !== port) return;
+      this.stream = null;
       this.connected = false;
       port.removeAllListeners();
       this.failed(`device lost${err ? ` (${describe(err)})` : ''}`);
     });
     port.open((err) => {
-      if (this.port !== port) return settled?.(); // closed while opening
+      if (this.stream !== port) return settled?.(); // closed while opening
       if (err) {
-        this.port = null;
+        this.stream = null;
         port.removeAllListeners();
         this.failed(describe(err), settled);
         return;
       }
-      this.connected = true;
-      if (this.everConnected) this.stats.reconnects++;
-      this.everConnected = true;
-      this.retry.reset();
-      this.emitStatus(true, `serial ${path}: open at ${baudRate} baud`);
+      this.opened(`serial ${path}: open at ${baudRate} baud`);
       settled?.();
     });
   }

@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { RetrySchedule, formatDelay, type BackoffPolicy } from './backoff.js';
-import { TransportBase } from './transport.js';
+import { formatDelay, type BackoffPolicy } from './backoff.js';
+import { ReconnectingTransport } from './reconnecting.js';
 
 export interface TcpOptions {
   host: string;
@@ -15,54 +15,25 @@ export interface TcpOptions {
  * is reported and retried with backoff for as long as the transport is open; start() resolves once the first
  * attempt has connected or failed, so the caller's first status is a real one.
  */
-export class TcpTransport extends TransportBase {
+export class TcpTransport extends ReconnectingTransport<net.Socket> {
   readonly name: string;
-  private socket: net.Socket | null = null;
-  private connected = false;
-  private closed = false;
-  private everConnected = false;
-  private readonly retry: RetrySchedule;
 
   constructor(private readonly options: TcpOptions) {
-    super();
+    super(options.reconnect);
     this.name = `tcp:${options.host}:${options.port}`;
-    this.retry = new RetrySchedule(options.reconnect);
   }
 
-  start(): Promise<void> {
-    if (this.socket || this.retry.pending || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.connect(resolve));
+  protected destroy(socket: net.Socket): Promise<void> {
+    return new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.destroy();
+    });
   }
 
-  send(bytes: Uint8Array): void {
-    if (!this.connected || !this.socket) {
-      this.stats.bytesDropped += bytes.length;
-      return;
-    }
-    this.stats.bytesOut += bytes.length;
-    this.socket.write(bytes);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.retry.cancel();
-    const socket = this.socket;
-    this.socket = null;
-    this.connected = false;
-    if (socket) {
-      await new Promise<void>((resolve) => {
-        socket.once('close', () => resolve());
-        socket.destroy();
-      });
-    }
-    this.emitStatus(false, 'closed');
-  }
-
-  private connect(settled?: () => void): void {
+  protected open(settled?: () => void): void {
     if (this.closed) return settled?.();
     const socket = net.connect({ host: this.options.host, port: this.options.port });
-    this.socket = socket;
+    this.stream = socket;
     let failure: string | null = null;
     socket.setNoDelay(true); // setpoints are small and latency matters more than packing
     socket.setTimeout((this.options.connectTimeoutS ?? 3) * 1000, () => {
@@ -71,11 +42,7 @@ export class TcpTransport extends TransportBase {
     });
     socket.once('connect', () => {
       socket.setTimeout(0);
-      this.connected = true;
-      if (this.everConnected) this.stats.reconnects++;
-      this.everConnected = true;
-      this.retry.reset();
-      this.emitStatus(true, `connected to ${this.options.host}:${this.options.port}`);
+      this.opened(`connected to ${this.options.host}:${this.options.port}`);
       settled?.();
     });
     socket.on('data', (chunk: Buffer) => this.emitData(chunk));
@@ -83,12 +50,12 @@ export class TcpTransport extends TransportBase {
       failure = err.code ?? err.message;
     });
     socket.once('close', () => {
-      if (this.socket !== socket) return; // closed by us
+      if (this.stream !== socket) return; // closed by us
       const wasConnected = this.connected;
       this.connected = false;
-      this.socket = null;
+      this.stream = null;
       if (this.closed) return;
-      const delay = this.retry.schedule(() => this.connect());
+      const delay = this.retry.schedule(() => this.open());
       const what = wasConnected ? `connection lost${failure ? ` (${failure})` : ''}` : `cannot connect: ${failure ?? 'closed'}`;
       this.emitStatus(false, `tcp ${this.options.host}:${this.options.port}: ${what}; retrying in ${formatDelay(delay)}`);
       settled?.();
