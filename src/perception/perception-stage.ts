@@ -3,10 +3,11 @@ import type { TopicBus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import type { PerceptionConfig } from '../core/config/perception.js';
 import type { Logger } from '../core/logger.js';
-import type { FrameSet, GateObservation, PerceptionGates, PerceptionStats } from '../core/messages.js';
+import type { FrameSet, GateObservation, PerceptionGates, PerceptionStats, VehicleState } from '../core/messages.js';
 import type { BatchPreprocessor, BatchImage } from './batch-preprocess.js';
 import { decodeGates, type DecodedGate } from './decode.js';
 import { rigGates, type GeometryParams } from './gate-geometry.js';
+import { GravityHistory } from './gravity-history.js';
 import type { ModelInfo } from './model-info.js';
 
 /** What the stage needs of the detector (DetectorSession, or a fake in tests). */
@@ -43,20 +44,31 @@ export class PerceptionStage {
   private inFlight = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly geo: GeometryParams;
+  /** Attitude from fc/vehicle_state, for the gates' upright prior (gate-geometry.ts); fed by attach() or addVehicle(). */
+  private readonly gravity = new GravityHistory();
   private readonly nowMs: () => number;
   readonly stats: PerceptionStats = {
     tUs: 0, framesets: 0, skipped: 0, imagesInferred: 0, imagesMissing: 0, imagesBlind: 0, imagesBadSize: 0, gates: 0, rejectedDetections: 0,
   };
 
   constructor(private readonly o: PerceptionStageOptions) {
-    this.geo = { half: o.cfg.gateInnerSizeM / 2, cornerSigmaPx: o.cfg.cornerSigmaPx, cornerThreshold: o.cfg.cornerThreshold };
+    this.geo = {
+      half: o.cfg.gateInnerSizeM / 2, cornerSigmaPx: o.cfg.cornerSigmaPx, cornerThreshold: o.cfg.cornerThreshold,
+      sigmaTiltRad: (o.cfg.uprightPriorDeg * Math.PI) / 180,
+    };
     this.nowMs = o.nowMs ?? (() => performance.now());
     if (o.cameras.length % 2 !== 0) throw new RangeError(`perception needs stereo pairs, got ${o.cameras.length} cameras`);
   }
 
-  /** Subscribes to FrameSets and publishes gates on the bus; returns the unsubscribe function. */
+  /** The flight controller's attitude: gives the gates' orientation its upright prior. */
+  addVehicle(v: VehicleState): void {
+    this.gravity.push(v);
+  }
+
+  /** Subscribes to FrameSets (and the attitude) and publishes gates on the bus; returns the unsubscribe function. */
   attach(bus: TopicBus): () => void {
-    return bus.subscribe('camera/frameset', (fs) => {
+    const offVehicle = bus.subscribe('fc/vehicle_state', (v) => this.addVehicle(v));
+    const offFrames = bus.subscribe('camera/frameset', (fs) => {
       const maxInFlight = this.o.maxInFlight ?? 2;
       if (this.inFlight >= maxInFlight) {
         this.stats.skipped++;
@@ -70,6 +82,10 @@ export class PerceptionStage {
         (err) => this.o.log.error({ err, seq: fs.seq }, 'perception: FrameSet failed'),
       );
     });
+    return () => {
+      offVehicle();
+      offFrames();
+    };
   }
 
   /** Runs one FrameSet through the whole path and resolves with its message (also used by the bench and tests). */
@@ -85,6 +101,9 @@ export class PerceptionStage {
   private async work(fs: FrameSet): Promise<PerceptionGates> {
     const t0 = this.nowMs();
     const { cameras, cfg, detector } = this.o;
+    // Gravity at the capture, looked up as the FrameSet arrives (before any await) so that what the geometry gets
+    // depends on the order of messages only, never on how long inference took. uprightPriorDeg 0: no prior.
+    const down = cfg.uprightPriorDeg > 0 ? this.gravity.downAt(fs.tSampleUs) : null;
     const rejected: string[] = [];
     const slots: number[] = [];
     const images: BatchImage[] = [];
@@ -148,7 +167,7 @@ export class PerceptionStage {
     const t4 = this.nowMs();
     const gates: GateObservation[] = [];
     for (let r = 0; r < cameras.length; r += 2) {
-      const res = rigGates(cameras[r]!, cameras[r + 1]!, dets[r]!, dets[r + 1]!, this.geo);
+      const res = rigGates(cameras[r]!, cameras[r + 1]!, dets[r]!, dets[r + 1]!, this.geo, down);
       gates.push(...res.gates);
       this.stats.rejectedDetections += res.rejected;
     }

@@ -37,7 +37,8 @@ export interface SquarePnpResult {
   rmsSigma: number;
 }
 
-const MIN_WEIGHT = 0.02;
+/** Weight floor of a corner: one not seen (extrapolated by the network) still counts this much. */
+export const MIN_CORNER_WEIGHT = 0.02;
 
 /** Object corners in units of the half side, IPPE_SQUARE's order TL, TR, BR, BL: (-1,-1), (1,-1), (1,1), (-1,1). */
 const OBJ: readonly (readonly [number, number])[] = [[-1, -1], [1, -1], [1, 1], [-1, 1]];
@@ -47,7 +48,7 @@ export function solveSquarePnp(input: SquarePnpInput): SquarePnpResult | null {
   if (points.length !== 4 || !points.every((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]))) return null;
   const init = initialPose(points, half);
   if (!init) return null;
-  const w = input.weights.map((v) => Math.max(MIN_WEIGHT, Math.min(1, v)));
+  const w = input.weights.map((v) => Math.max(MIN_CORNER_WEIGHT, Math.min(1, v)));
   let R = init.R;
   let t = init.t;
   // Levenberg-Marquardt on (δ, t) with R ← exp(δ)·R, analytic Jacobian: ∂P/∂δk = ek × (R·X), ∂P/∂t = I.

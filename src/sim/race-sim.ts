@@ -179,6 +179,7 @@ async function fly(o: RaceSimOptions, { track, seed, drift, perceptionKind, limi
     events.push(e);
     say(`${(e.tUs / 1e6).toFixed(2).padStart(6)} s  ${e.message}`);
   });
+  if (rendered) bus.subscribe('fc/vehicle_state', (v) => rendered.addVehicle(v));
   const truthPerception = rendered ? null : new TruthPerception(world, seed);
   await px4.start();
   await link.start();

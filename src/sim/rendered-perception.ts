@@ -4,7 +4,7 @@ import type { TopicBus } from '../core/bus.js';
 import { ManualClock } from '../core/clock.js';
 import type { PerceptionConfig } from '../core/config/perception.js';
 import type { Logger } from '../core/logger.js';
-import type { CameraImage, FrameSet, PerceptionGates, Quat, Topics, Vec3 } from '../core/messages.js';
+import type { CameraImage, FrameSet, PerceptionGates, Quat, Topics, Vec3, VehicleState } from '../core/messages.js';
 import { BatchPreprocessor } from '../perception/batch-preprocess.js';
 import { DetectorSession } from '../perception/detector-session.js';
 import { PerceptionStage } from '../perception/perception-stage.js';
@@ -132,6 +132,11 @@ export class RenderedPerception {
     const stageClock = new ManualClock('sim', 0);
     const stage = new PerceptionStage({ cfg, cameras: camsAtSize, detector: session, pre, clock: stageClock, log: o.log });
     return new RenderedPerception({ ...o, perception: cfg }, pool, session, pre, stage, stageClock, camsAtSize);
+  }
+
+  /** The attitude the flight controller reports (not the truth): the perception stage's upright prior uses it. */
+  addVehicle(v: VehicleState): void {
+    this.stage.addVehicle(v);
   }
 
   /** Which cameras (slot order) could see a gate from this pose: both cameras of a rig whose left camera could. */

@@ -9,7 +9,7 @@ import { expRot, matFromQuat, rotationAngle, type Mat3 } from '../../src/percept
 import { fitSquare, squareCorners, triangulateMidpoint } from '../../src/perception/stereo.js';
 import { Prng } from '../../src/sim/render/prng.js';
 import { buildScene } from '../../src/sim/render/scene.js';
-import { detection, facingGate, truthInBody } from './rendered-truth.js';
+import { banked, detection, facingGate, truthInBody, type Vehicle } from './rendered-truth.js';
 
 const P: GeometryParams = { half: 2.438 / 2, cornerSigmaPx: 1.5, cornerThreshold: 0.15 };
 const deg = 180 / Math.PI;
@@ -73,11 +73,14 @@ describe('gate poses on rendered scenes with known truth', () => {
   const [L, R] = rigCameras(front!, 0);
   const gate = scene.gates[1]!;
 
-  function check(v: ReturnType<typeof facingGate>, seed: number, sigmaPx = 0.3) {
+  /** Gravity in the body frame, as the flight controller's attitude gives it. */
+  const downOf = (v: Vehicle): Vec3 => [v.R_ned_body[6], v.R_ned_body[7], v.R_ned_body[8]];
+
+  function check(v: Vehicle, seed: number, sigmaPx = 0.3, down: Vec3 | null = null) {
     const rng = new Prng(seed);
     const dl = detection(L, gate, v, rng, sigmaPx);
     const dr = detection(R, gate, v, rng, sigmaPx);
-    const res = rigGates(L, R, dl ? [dl] : [], dr ? [dr] : [], P);
+    const res = rigGates(L, R, dl ? [dl] : [], dr ? [dr] : [], P, down);
     assert.equal(res.gates.length, 1, `one gate expected, got ${res.gates.length} (rejected ${res.rejected})`);
     const g = res.gates[0]!;
     const truth = truthInBody(gate, v);
@@ -106,6 +109,33 @@ describe('gate poses on rendered scenes with known truth', () => {
         assert.ok(r.posErr * r.d < 4 * sig + 0.02, `d=${d}: error ${(r.posErr * r.d).toFixed(3)} m vs σ ${sig.toFixed(3)} m`);
       }
     }
+  });
+
+  // With gravity from the attitude (the upright prior), the corners only have to give the yaw, and every corner of
+  // both images votes for it: 5° holds to 15 m. Level and banked 25°, so a frame mix-up in the prior would show.
+  it('stereo with gravity: orientation within 5° and position within 3% from 4 to 15 m, level and banked', () => {
+    for (const bankDeg of [0, 25]) {
+      for (const [i, d] of [4, 8, 12, 15].entries()) {
+        for (const [j, off] of [[0, 0.5], [1.5, -0.4], [-2, 1]].entries()) {
+          const v = banked(facingGate(gate, d, off[0]!, off[1]!, 0.15 * (j - 1)), bankDeg);
+          const r = check(v, 700 + 10 * i + j, 0.3, downOf(v));
+          assert.ok(r.rotErr < 5, `bank ${bankDeg}°, d=${d} off=${off}: orientation error ${r.rotErr.toFixed(2)}°`);
+          assert.ok(r.posErr < 0.03, `bank ${bankDeg}°, d=${d} off=${off}: position error ${(100 * r.posErr).toFixed(2)}%`);
+          // The reported orientation uncertainty covers the error (3σ), and is tighter than without gravity far out.
+          assert.ok(r.rotErr < 3 * r.g.sigmaRot_rad * deg, `d=${d}: ${r.rotErr.toFixed(2)}° vs σ ${(r.g.sigmaRot_rad * deg).toFixed(2)}°`);
+        }
+      }
+    }
+  });
+
+  it('gravity tightens the orientation of a far gate; a wrong gravity does not go unnoticed in its uncertainty', () => {
+    const v = facingGate(gate, 14, 0.5, 0.5, 0.1);
+    const free = check(v, 31).g;
+    const aided = check(v, 31, 0.3, downOf(v)).g;
+    assert.ok(aided.sigmaRot_rad < free.sigmaRot_rad / 1.5, `σ ${aided.sigmaRot_rad} vs ${free.sigmaRot_rad} without gravity`);
+    // Gravity 20° off (a stale attitude in a hard bank): the corners disagree with the prior and the fit says so.
+    const wrong = check(v, 31, 0.3, downOf(banked(v, 20))).g;
+    assert.ok(wrong.sigmaRot_rad > aided.sigmaRot_rad * 1.5, `σ ${wrong.sigmaRot_rad} with a wrong gravity vs ${aided.sigmaRot_rad}`);
   });
 
   it('uncertainty grows with distance', () => {

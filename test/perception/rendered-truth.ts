@@ -29,6 +29,14 @@ export function facingGate(g: Gate, dist: number, right = 0, up = 0, extraYawRad
   return { p_ned_m: p, R_ned_body: [c, -s, 0, s, c, 0, 0, 0, 1] };
 }
 
+/** The same vehicle rolled by bankDeg about its forward axis (a racing turn). */
+export function banked(v: Vehicle, bankDeg: number): Vehicle {
+  const a = (bankDeg * Math.PI) / 180;
+  const c = Math.cos(a);
+  const s = Math.sin(a);
+  return { p_ned_m: v.p_ned_m, R_ned_body: mul3(v.R_ned_body, [1, 0, 0, 0, c, -s, 0, s, c]) };
+}
+
 export function cameraPose(cam: RigCamera, v: Vehicle): CameraPose {
   const o = apply3(v.R_ned_body, cam.p_body_m);
   return { p_ned_m: [v.p_ned_m[0] + o[0], v.p_ned_m[1] + o[1], v.p_ned_m[2] + o[2]], R_ned_cam: mul3(v.R_ned_body, cam.R_body_cam) };

@@ -54,6 +54,13 @@ export const perceptionSchema = z
     gateInnerSizeM: z.number().positive().max(20).default(2.438),
     /** Detected corner noise at full image resolution (px, 1σ); drives the reported uncertainties. */
     cornerSigmaPx: z.number().positive().max(50).default(1.5),
+    /**
+     * Racing gates stand upright: the 1σ (degrees) by which a gate's down axis may differ from gravity as the flight
+     * controller's attitude gives it (attitude error, camera mounting, a gate not quite plumb). It pins the gates'
+     * tilt so that the corners only have to give the yaw (perception/upright.ts). 0 switches the prior off, for
+     * gates that lean.
+     */
+    uprightPriorDeg: z.number().min(0).max(45).default(2),
     /** Images darker or brighter than this mean (0..255) on average are reported as blind, not inferred on. */
     blindMeanBelow: z.number().min(0).max(255).default(4),
     blindMeanAbove: z.number().min(0).max(255).default(251),

@@ -1,0 +1,218 @@
+import type { Vec3 } from '../core/messages.js';
+import { invert, solve } from './linalg.js';
+import { expRot, mul3, type Mat3 } from './rotation.js';
+
+/**
+ * Gravity-aided gate orientation: racing gates stand upright, and the flight controller knows which way is down to
+ * about a degree. Without that knowledge a nearly face-on gate's tilt and yaw rest on the perspective difference of
+ * its near and far edges, under a pixel beyond about 10 m with the rig's 287 px lenses; the fitted orientation then
+ * wanders by 5-10°. With a prior that the gate's down axis (its y) is gravity, the corners only have to settle the
+ * yaw, and every corner of both images of a rig votes for it.
+ *
+ * This is a small bundle adjustment in a reference camera's frame: the gate's rotation and centre, all seen corners
+ * of one or two views (each view with its own pose relative to the reference camera), and the prior on the gate's y
+ * axis, weighted by `sigmaTiltRad` (attitude error, camera mounting and a gate not quite plumb together). Pure: no
+ * clock, no I/O.
+ */
+export interface UprightView {
+  /** Rotates this camera's vectors into the reference camera's frame. */
+  R_ref_cam: Mat3;
+  /** This camera's origin in the reference camera's frame (m). */
+  o_ref_m: Vec3;
+  /** Corners TL, TR, BR, BL on this camera's undistorted normalised plane; null where the lens has no ray. */
+  points: readonly (readonly [number, number] | null)[];
+  /** Per corner weight 0..1 (0: not seen, ignored). */
+  weights: readonly number[];
+}
+
+export interface UprightInput {
+  views: readonly UprightView[];
+  /** Initial rotation (gate → reference camera) and centre, from the unconstrained solution. */
+  R0: Mat3;
+  t0: Vec3;
+  /** Gravity's direction (unit, "down") in the reference camera's frame. */
+  down_ref: Vec3;
+  half: number;
+  /** Corner noise (1σ) on the normalised plane. */
+  sigma: number;
+  sigmaTiltRad: number;
+}
+
+export interface UprightResult {
+  R_ref_gate: Mat3;
+  t_ref_m: Vec3;
+  /** Covariance of t_ref_m (m²), inflated when the corners fit worse than their noise says. */
+  covT: number[][];
+  /** 1σ of the rotation's total angle (rad), inflated the same way. */
+  sigmaRot: number;
+  /** RMS whitened residual per degree of freedom (≈1 when corners and prior agree). */
+  rmsSigma: number;
+}
+
+const OBJ: readonly (readonly [number, number])[] = [[-1, -1], [1, -1], [1, 1], [-1, 1]];
+
+/** Refines (R, t) under the upright prior; null when the corners do not constrain the pose (too few, behind). */
+export function uprightRefine(input: UprightInput): UprightResult | null {
+  const { views, half, down_ref } = input;
+  const isig = 1 / input.sigma;
+  const itilt = 1 / input.sigmaTiltRad;
+  let nCorners = 0;
+  let nSeen = 0;
+  for (const v of views) {
+    for (let i = 0; i < 4; i++) {
+      if (!v.points[i] || !(v.weights[i]! > 0)) continue;
+      nCorners++;
+      if (v.weights[i]! > 0.1) nSeen++;
+    }
+  }
+  if (nCorners < 3) return null;
+  const JtJ = [0, 1, 2, 3, 4, 5].map(() => new Array<number>(6).fill(0));
+  const Jtr = new Array<number>(6).fill(0);
+  const J = new Array<number>(6).fill(0);
+  const add = (res: number, wt: number, withJ: boolean): number => {
+    if (withJ) {
+      for (let a = 0; a < 6; a++) {
+        Jtr[a] = Jtr[a]! + wt * J[a]! * res;
+        for (let b = a; b < 6; b++) JtJ[a]![b] = JtJ[a]![b]! + wt * J[a]! * J[b]!;
+      }
+    }
+    return wt * res * res;
+  };
+  /** Whitened cost at (R, t); fills the normal equations when withJ. NaN when a corner falls behind its camera. */
+  const normal = (R: Mat3, t: Vec3, withJ: boolean): number => {
+    if (withJ) for (let a = 0; a < 6; a++) (Jtr[a] = 0), JtJ[a]!.fill(0);
+    let cost = 0;
+    for (const v of views) {
+      const Rc = v.R_ref_cam; // camera → ref; its transpose maps ref → camera
+      for (let i = 0; i < 4; i++) {
+        const pt = v.points[i];
+        const w = v.weights[i]!;
+        if (!pt || !(w > 0)) continue;
+        const X = OBJ[i]![0] * half;
+        const Y = OBJ[i]![1] * half;
+        const y0 = R[0] * X + R[1] * Y;
+        const y1 = R[3] * X + R[4] * Y;
+        const y2 = R[6] * X + R[7] * Y;
+        const q0 = y0 + t[0] - v.o_ref_m[0];
+        const q1 = y1 + t[1] - v.o_ref_m[1];
+        const q2 = y2 + t[2] - v.o_ref_m[2];
+        const px = Rc[0] * q0 + Rc[3] * q1 + Rc[6] * q2;
+        const py = Rc[1] * q0 + Rc[4] * q1 + Rc[7] * q2;
+        const pz = Rc[2] * q0 + Rc[5] * q1 + Rc[8] * q2;
+        if (!(pz > 1e-6)) return NaN;
+        const iz = 1 / pz;
+        const u = px * iz;
+        const vv = py * iz;
+        const wt = w * isig * isig;
+        if (withJ) {
+          // d(u, v)/dP_cam, P_cam = Rcᵀ·(R·X + t − o); dP_ref/dδk = ek × (R·X), dP_ref/dt = I.
+          const dRef: Vec3[] = [[0, -y2, y1], [y2, 0, -y0], [-y1, y0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]];
+          for (let r = 0; r < 2; r++) {
+            for (let k = 0; k < 6; k++) {
+              const c = dRef[k]!;
+              const dx = Rc[0] * c[0] + Rc[3] * c[1] + Rc[6] * c[2];
+              const dy = Rc[1] * c[0] + Rc[4] * c[1] + Rc[7] * c[2];
+              const dz = Rc[2] * c[0] + Rc[5] * c[1] + Rc[8] * c[2];
+              J[k] = r === 0 ? iz * (dx - u * dz) : iz * (dy - vv * dz);
+            }
+            cost += add(r === 0 ? u - pt[0] : vv - pt[1], wt, true);
+          }
+        } else {
+          cost += wt * ((u - pt[0]) ** 2 + (vv - pt[1]) ** 2);
+        }
+      }
+    }
+    // The prior: the gate's y axis (column 1 of R) along gravity. d(R·e_y)/dδk = ek × (R·e_y).
+    const g: Vec3 = [R[1], R[4], R[7]];
+    const dG: Vec3[] = [[0, -g[2], g[1]], [g[2], 0, -g[0]], [-g[1], g[0], 0]];
+    for (let r = 0; r < 3; r++) {
+      const res = g[r]! - down_ref[r]!;
+      if (withJ) {
+        for (let k = 0; k < 3; k++) J[k] = dG[k]![r]!;
+        J[3] = J[4] = J[5] = 0;
+        cost += add(res, itilt * itilt, true);
+      } else cost += itilt * itilt * res * res;
+    }
+    if (withJ) for (let a = 0; a < 6; a++) for (let b = 0; b < a; b++) JtJ[a]![b] = JtJ[b]![a]!;
+    return cost;
+  };
+
+  /** Levenberg-Marquardt from (R, t); null when a start puts a corner behind its camera. */
+  const descend = (R: Mat3, t: Vec3): { R: Mat3; t: Vec3; cost: number } | null => {
+    let cost = normal(R, t, true);
+    if (!Number.isFinite(cost)) return null;
+    let lambda = 1e-3;
+    for (let iter = 0; iter < 30; iter++) {
+      let improved = false;
+      for (let tries = 0; tries < 8 && !improved; tries++) {
+        const A = JtJ.map((row, i) => row.map((v, j) => (i === j ? v * (1 + lambda) + 1e-12 : v)));
+        const d = solve(A, Jtr.map((v) => -v));
+        if (!d) return null;
+        const R1 = mul3(expRot([d[0]!, d[1]!, d[2]!]), R);
+        const t1: Vec3 = [t[0] + d[3]!, t[1] + d[4]!, t[2] + d[5]!];
+        const c1 = normal(R1, t1, false);
+        if (c1 < cost) {
+          const step = Math.hypot(d[0]!, d[1]!, d[2]!) + Math.hypot(d[3]!, d[4]!, d[5]!) / Math.max(1, Math.abs(t1[2]));
+          [R, t] = [R1, t1];
+          cost = normal(R, t, true);
+          lambda = Math.max(1e-9, lambda / 10);
+          improved = true;
+          if (step < 1e-9) iter = Infinity;
+        } else lambda *= 10;
+      }
+      if (!improved) break;
+    }
+    return { R, t, cost };
+  };
+
+  // Two starts: the unconstrained rotation stood upright, and the gate face-on to the camera. The unconstrained
+  // rotation of a far gate can be tens of degrees off, and from there the fit can settle in a false minimum at
+  // twice the range with the gate turned edge-on; the lower of the two minima wins.
+  let best: { R: Mat3; t: Vec3; cost: number } | null = null;
+  for (const R0 of [stoodUp(input.R0, down_ref), faceOn(input.t0, down_ref)]) {
+    if (!R0) continue;
+    const r = descend(R0, input.t0);
+    if (r && (!best || r.cost < best.cost)) best = r;
+  }
+  if (!best) return null;
+  const { R, t } = best;
+  const cost = normal(R, t, true);
+  const inv = invert(JtJ);
+  if (!inv) return null;
+  const varRot = inv[0]![0]! + inv[1]![1]! + inv[2]![2]!;
+  if (!(varRot > 0)) return null;
+  // Two residuals per seen corner and two from the prior, six unknowns. A fit worse than the noise (a mismatched
+  // stereo pair, a corner on the wrong gate) widens the uncertainty rather than hiding behind it.
+  const dof = Math.max(1, 2 * nSeen + 2 - 6);
+  const chi2 = cost / dof;
+  const inflate = Math.max(1, chi2);
+  return {
+    R_ref_gate: R,
+    t_ref_m: t,
+    covT: [3, 4, 5].map((i) => [3, 4, 5].map((j) => inv[i]![j]! * inflate)),
+    sigmaRot: Math.sqrt(varRot * inflate),
+    rmsSigma: Math.sqrt(chi2),
+  };
+}
+
+/** R with its y axis turned onto `down` and its z kept as near as possible; null when z is along gravity. */
+function stoodUp(R: Mat3, down: Vec3): Mat3 | null {
+  return uprightFrame(down, [R[2], R[5], R[8]]);
+}
+
+/** The upright gate facing straight away from the camera at t (its z along the horizontal line of sight). */
+function faceOn(t: Vec3, down: Vec3): Mat3 | null {
+  return uprightFrame(down, t);
+}
+
+/** The rotation whose y is `down` and whose z is `zHint` made horizontal (x = y × z, right-handed). */
+function uprightFrame(down: Vec3, zHint: readonly number[]): Mat3 | null {
+  const dz = zHint[0]! * down[0] + zHint[1]! * down[1] + zHint[2]! * down[2];
+  const z = [zHint[0]! - dz * down[0], zHint[1]! - dz * down[1], zHint[2]! - dz * down[2]];
+  const n = Math.hypot(z[0]!, z[1]!, z[2]!);
+  if (!(n > 1e-6)) return null;
+  const [z0, z1, z2] = [z[0]! / n, z[1]! / n, z[2]! / n];
+  const [y0, y1, y2] = down;
+  const x = [y1 * z2 - y2 * z1, y2 * z0 - y0 * z2, y0 * z1 - y1 * z0];
+  return [x[0]!, y0, z0, x[1]!, y1, z1, x[2]!, y2, z2];
+}
