@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { allRigCameras, mat3Apply, mat3Mul, type RigCamera } from '../camera/rig.js';
 import { WallClock } from '../core/clock.js';
@@ -49,6 +49,14 @@ export interface RunFigures {
   latencyMs: Record<keyof PerceptionTimings, StageFigures>;
   eventLoopMaxStallMs: number;
   eventLoopP99Ms: number;
+  /**
+   * What of the stall the pipeline itself caused on the main thread: the longest stretch perception's own code held
+   * the loop in one FrameSet, and the main thread's garbage collections (count, longest pause). The rest of the
+   * longest stall is the thread waiting to be scheduled, which the idle measurement shows for the bare machine.
+   */
+  heldMaxMs: number;
+  gcCount: number;
+  gcMaxMs: number;
   /** CPU time of the whole process (all threads: event loop, worker, ONNX Runtime) per FrameSet. */
   cpuMsPerFrameset: number;
   /** 2 cores × 1000 / cpuMsPerFrameset: the rate two otherwise idle cores would allow (an estimate, not a measurement). */
@@ -116,6 +124,11 @@ async function measure(stage: PerceptionStage, sets: CameraImage[][], clock: Wal
   let inFlight = 0;
   let skipped = 0;
   const h = monitorEventLoopDelay({ resolution: 1 });
+  const gcs: number[] = [];
+  const gcObs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push(e.duration);
+  });
+  gcObs.observe({ entryTypes: ['gc'] });
   const feed = (): void => {
     const t = clock.nowUs();
     const images = sets[seq % sets.length]!.map((img) => ({ ...img, tUs: t, tSampleUs: t }));
@@ -157,6 +170,7 @@ async function measure(stage: PerceptionStage, sets: CameraImage[][], clock: Wal
   while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
   const cpu = process.cpuUsage(cpu0);
   h.disable();
+  gcObs.disconnect();
   const keys: (keyof PerceptionTimings)[] = ['queueMs', 'preprocessMs', 'inferenceMs', 'decodeMs', 'geometryMs', 'endToEndMs', 'mainThreadMs'];
   const r3 = (v: number) => Math.round(v * 100) / 100;
   const latencyMs = Object.fromEntries(keys.map((k) => {
@@ -175,6 +189,9 @@ async function measure(stage: PerceptionStage, sets: CameraImage[][], clock: Wal
     idleTwoCoreFramesetsPerS: r3((2 * 1000 * Math.max(1, msgs.length)) / ((cpu.user + cpu.system) / 1000)),
     eventLoopMaxStallMs: r3(h.max / 1e6),
     eventLoopP99Ms: r3(h.percentile(99) / 1e6),
+    heldMaxMs: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMs ?? 0), 0)),
+    gcCount: gcs.length,
+    gcMaxMs: r3(gcs.reduce((a, v) => Math.max(a, v), 0)),
   };
 }
 
@@ -260,7 +277,7 @@ export async function run(argv: string[]): Promise<number> {
         `CPU ${r.cpuMsPerFrameset} ms/FrameSet (two idle cores: ~${r.idleTwoCoreFramesetsPerS} FrameSets/s)`);
       lines.push(`    p50/p99 ms: preprocess ${l.preprocessMs.p50}/${l.preprocessMs.p99}, wait ${l.queueMs.p50}/${l.queueMs.p99}, inference ${l.inferenceMs.p50}/${l.inferenceMs.p99}, ` +
         `decode ${l.decodeMs.p50}/${l.decodeMs.p99}, geometry ${l.geometryMs.p50}/${l.geometryMs.p99}, end to end ${l.endToEndMs.p50}/${l.endToEndMs.p99}`);
-      lines.push(`    event loop: longest stall ${r.eventLoopMaxStallMs} ms, p99 ${r.eventLoopP99Ms} ms; held by perception per FrameSet p50/p99 ${l.mainThreadMs.p50}/${l.mainThreadMs.p99} ms`);
+      lines.push(`    event loop: longest stall ${r.eventLoopMaxStallMs} ms, p99 ${r.eventLoopP99Ms} ms; held by perception per FrameSet p50/p99/max ${l.mainThreadMs.p50}/${l.mainThreadMs.p99}/${r.heldMaxMs} ms; main-thread GC ${r.gcCount}×, longest ${r.gcMaxMs} ms`);
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -13,6 +13,7 @@ import { PlanningStage } from '../planning/planning-stage.js';
 import { loadTrack, type Track } from '../planning/track.js';
 import { RenderedPerception } from '../sim/rendered-perception.js';
 import { buildWorld } from '../sim/world.js';
+import { startLivePerception } from './live-perception.js';
 
 /**
  * The race core every mode shares: estimation (odometry + perception/gates → gate map with drift) and planning (race
@@ -109,6 +110,16 @@ export async function startRenderedCameras(o: { bus: TopicBus<Topics>; clock: Cl
   };
 }
 
+/** The camera edge the `race` section names: the live rigs with perception, or cameras rendered from the odometry. */
+async function startCameraEdge(o: { bus: TopicBus<Topics>; clock: Clock; track: Track; config: Config; log: Logger }): Promise<{ summary(): object; close(): Promise<void> }> {
+  if (o.config.race.cameras === 'live') {
+    const live = await startLivePerception(o);
+    return { summary: () => live.stats(), close: () => live.close() };
+  }
+  const r = await startRenderedCameras(o);
+  return { summary: () => ({ skippedFrames: r.skipped(), ...r.perception.stats }), close: () => r.close() };
+}
+
 /**
  * What `racepilot run` adds when the configuration names a race track: the race core as the link's setpoint source,
  * the camera edge the `race` section asks for, and the track checked against the vehicle's limits before anything
@@ -127,7 +138,7 @@ export async function startRace(o: { config: Config; bus: TopicBus<Topics>; cloc
   const limits: VehicleLimits = { ...config.race.limits };
   const ideal = assertTrackFlyable(track, limits, config.race.track);
   const pipeline = new RacePipeline({ bus, clock, track, limits, gateMap: DETECTOR_GATE_MAP, sightings: DETECTOR_SIGHTINGS });
-  const cameras = await startRenderedCameras({ bus, clock, track, config, log }).catch((err) => {
+  const cameras = await startCameraEdge({ bus, clock, track, config, log }).catch((err) => {
     pipeline.close();
     throw err;
   });
@@ -148,7 +159,7 @@ export async function startRace(o: { config: Config; bus: TopicBus<Topics>; cloc
       unsub();
       pipeline.close();
       await cameras.close();
-      log.info({ skippedFrames: cameras.skipped(), ...cameras.perception.stats }, 'race: rendered cameras closed');
+      log.info(cameras.summary(), `race: ${config.race.cameras} cameras closed`);
     },
   };
 }

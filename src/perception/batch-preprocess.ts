@@ -157,6 +157,8 @@ export class BatchPreprocessor {
   }
 
   async close(): Promise<void> {
+    // An unref'd worker's termination does not hold the event loop open, and the await would be abandoned.
+    this.worker.ref();
     await this.worker.terminate();
   }
 }

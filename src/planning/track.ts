@@ -144,3 +144,10 @@ export function physicalGateIndices(track: Pick<Track, 'gates'>): number[] {
   }
   return out;
 }
+
+/** The single opening size of a track's gates: perception's PnP model. Mixed sizes are refused rather than guessed. */
+export function trackGateInnerSize(track: Track, source: string): number {
+  const sizes = [...new Set(track.gates.map((g) => g.innerSizeM))];
+  if (sizes.length !== 1) throw new RangeError(`${source}: perception models one gate size, the track's gates have openings of ${sizes.join(', ')} m`);
+  return sizes[0]!;
+}

@@ -8,7 +8,7 @@ import type { CameraImage, FrameSet, PerceptionGates, Quat, Topics, Vec3, Vehicl
 import { BatchPreprocessor } from '../perception/batch-preprocess.js';
 import { DetectorSession } from '../perception/detector-session.js';
 import { PerceptionStage } from '../perception/perception-stage.js';
-import type { Track } from '../planning/track.js';
+import { trackGateInnerSize, type Track } from '../planning/track.js';
 import { scaledCalibration } from './render/lens-table.js';
 import { NEUTRAL_LOOK } from './render/look.js';
 import { RenderPool } from './render/render-pool.js';
@@ -71,13 +71,6 @@ export function sceneCourse(world: World, track: Track): SceneCourse {
     hall: { min_ned_m: [...track.hall.min_ned_m], max_ned_m: [...track.hall.max_ned_m] },
     path: [[...track.start.p_ned_m], ...world.gates.map((g) => [...g.p_ned_m] as Vec3)],
   };
-}
-
-/** The single opening size of a track's gates: perception's PnP model. Mixed sizes are refused rather than guessed. */
-export function trackGateInnerSize(track: Track, source: string): number {
-  const sizes = [...new Set(track.gates.map((g) => g.innerSizeM))];
-  if (sizes.length !== 1) throw new RangeError(`${source}: perception models one gate size, the track's gates have openings of ${sizes.join(', ')} m`);
-  return sizes[0]!;
 }
 
 /**

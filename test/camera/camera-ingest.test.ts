@@ -12,7 +12,7 @@ const skip = haveGst ? false : 'gst-launch-1.0 not installed (apt-get install gs
 
 test('four live rigs: FrameSets of eight slots on the bus, stereo pairs always together, stats published', { skip, timeout: 30_000 }, async () => {
   // Small frames: the behaviour is the point here, the rate at full size is `racepilot bench camera`.
-  const config = cameraSchema.parse({ rigs: defaultRigs.map((r) => ({ ...r, width: 64, height: 48 })) });
+  const config = cameraSchema.parse({ rigs: defaultRigs.map((r) => ({ ...r, width: 64, height: 48, format: 'GRAY8' })) });
   const bus = new TopicBus<Topics>();
   const sets: FrameSet[] = [];
   const streamStats: CameraStreamStats[] = [];

@@ -12,7 +12,7 @@ const haveGst = spawnSync('gst-launch-1.0', ['--version']).status === 0;
 const skip = haveGst ? false : 'gst-launch-1.0 not installed (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-base)';
 
 function rig(over: Partial<RigConfig> & Record<string, unknown>): RigConfig {
-  return rigSchema.parse({ ...defaultRigs[0], width: 64, height: 48, ...over });
+  return rigSchema.parse({ ...defaultRigs[0], width: 64, height: 48, format: 'GRAY8', ...over });
 }
 
 function streamFor(r: RigConfig, preset: PresetOptions, extra: Partial<ConstructorParameters<typeof GstStream>[0]> = {}) {

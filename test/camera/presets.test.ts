@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { framerate, pipelineArgs, rigStreams } from '../../src/camera/presets.js';
 import { defaultRigs, rigSchema } from '../../src/core/config/camera.js';
 
-const base = defaultRigs[0]!;
+// Grey frames here; the RGB conversion chain is checked on its own below.
+const base = { ...defaultRigs[0]!, format: 'GRAY8' as const };
 
 test('Jetson CSI preset: one nvarguscamerasrc pipeline per sensor, converted on the VIC to the configured format', () => {
   const streams = rigStreams(rigSchema.parse({ ...base, source: { preset: 'jetson-csi', sensorIds: [2, 3] } }), 0);

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadTrack, parseTrack, AIRR_INNER_M, AIRR_OUTER_M } from '../../src/planning/track.js';
-import { sceneCourse, trackGateInnerSize } from '../../src/sim/rendered-perception.js';
+import { trackGateInnerSize } from '../../src/planning/track.js';
+import { sceneCourse } from '../../src/sim/rendered-perception.js';
 import { buildScene } from '../../src/sim/render/scene.js';
 import { buildWorld } from '../../src/sim/world.js';
 

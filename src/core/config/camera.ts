@@ -86,8 +86,13 @@ export const rigSchema = z
     width: z.number().int().min(16).max(4096).multipleOf(4),
     height: z.number().int().min(16).max(4096),
     fps: z.number().min(1).max(240),
-    /** Pixel format of the frames handed to the pipeline. */
-    format: z.enum(['GRAY8', 'RGB']).default('GRAY8'),
+    /**
+     * Pixel format of the frames handed to the pipeline. RGB by default: the racing frames the detector is trained
+     * on are colour, and the shipped model, fed the same scenes in grey, finds no gate at all (`racepilot bench
+     * perception`: 7 gates per FrameSet in RGB, 0 in GRAY8). GRAY8 is for a model trained on grey frames; the
+     * daemon warns when a rig's format and the model's input channels differ.
+     */
+    format: z.enum(['GRAY8', 'RGB']).default('RGB'),
     /** Distance between the two optical centres (m); the right camera sits at +baseline along the left camera's x. */
     baselineM: z.number().min(0.01).max(1),
     /**

@@ -9,10 +9,11 @@ export const raceSchema = z
     /** Race track JSON (see README, "Writing a track"); relative paths are taken from the working directory. */
     track: z.string().min(1).nullable().default(null),
     /**
-     * Where gate sightings come from. `rendered`: software in the loop; the rig cameras are rendered from the pose the
-     * flight controller reports (PX4 SITL's odometry), and the perception section's detector runs on them.
+     * Where gate sightings come from. `live` (the vehicle): the camera section's GStreamer rigs, and the perception
+     * section's detector on their FrameSets. `rendered`: software in the loop; the rig cameras are rendered from the
+     * pose the flight controller reports (PX4 SITL's odometry), and the same detector runs on them.
      */
-    cameras: z.enum(['rendered']).default('rendered'),
+    cameras: z.enum(['live', 'rendered']).default('live'),
     /** Seed of the rendered world: where each gate stands within its stated uncertainty, the hall's clutter. */
     renderSeed: z.number().int().min(0).default(1),
     /** Rendered size as a fraction of the rigs' configured size (0.5: 320×240). */
