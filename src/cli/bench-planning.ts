@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { rounded, summarize, type Summary } from '../core/stats.js';
 import { defaultLimits } from '../planning/limits.js';
+import { comparePlanners, type PlannerComparison } from '../planning/compare-planners.js';
 import { idealLap } from '../planning/feasibility.js';
 import { loadTrack } from '../planning/track.js';
 
@@ -15,6 +16,8 @@ export interface PlanningBenchResult {
   /** Flight time of the lap the replanning produced, ideal tracking (s), and its mean speed (m/s). */
   idealLapS: number;
   idealMeanSpeedMps: number;
+  /** Minimum-jerk against the time-optimal point mass, the whole race planned at once under the same rules. */
+  comparison: PlannerComparison;
 }
 
 const defaultTrack = fileURLToPath(new URL('../../../config/tracks/alphapilot-hall.json', import.meta.url));
@@ -38,6 +41,7 @@ export function benchPlanning(opts: { trackFile?: string; lookahead?: number; re
     planCpuMs: rounded(summarize(lap.planCpuMs)),
     idealLapS: Math.round(lap.lapS * 100) / 100,
     idealMeanSpeedMps: Math.round(lap.meanSpeedMps * 100) / 100,
+    comparison: comparePlanners(track, defaultLimits),
   };
 }
 
@@ -45,6 +49,10 @@ const BENCH_PLANNING_USAGE = `usage: racepilot bench planning [--track FILE] [--
 
 Replans along the course as the race does and reports the time per planning call (wall and CPU: p50, p90, p99,
 max) and the lap the plans give with ideal tracking. Target: planning p99 under 5 ms.
+
+Then compares the race's minimum-jerk planner with the time-optimal point mass (UZH's AlphaPilot model): the whole
+race planned at once from a hover, every gate crossed square-on at a speed from the same grid chosen by dynamic
+programming; lap time, speeds, and the largest change of thrust direction in 10 ms that each plan asks for.
 `;
 
 /** `racepilot bench planning`. */
@@ -70,8 +78,23 @@ export async function run(argv: string[]): Promise<number> {
       `bench planning: ${r.plans} plans on ${r.track}, ${r.lookaheadGates} gates ahead\n` +
         `  wall ms: p50 ${w.p50}, p90 ${w.p90}, p99 ${w.p99}, max ${w.max}\n` +
         `  cpu ms:  p50 ${c.p50}, p90 ${c.p90}, p99 ${c.p99}, max ${c.max}\n` +
-        `  ideal lap ${r.idealLapS} s, mean speed ${r.idealMeanSpeedMps} m/s; target p99 < 5 ms: ${w.p99 < 5 ? 'met' : 'NOT met'}\n`,
+        `  ideal lap ${r.idealLapS} s, mean speed ${r.idealMeanSpeedMps} m/s; target p99 < 5 ms: ${w.p99 < 5 ? 'met' : 'NOT met'}\n` +
+        comparisonText(r.comparison),
     );
   }
   return 0;
+}
+
+function comparisonText(c: PlannerComparison): string {
+  const row = (name: string, f: PlannerComparison['minJerk']) =>
+    f
+      ? `  ${name.padEnd(11)} lap ${f.lapS.toFixed(2)} s, mean ${f.meanSpeedMps.toFixed(2)} m/s, top ${f.maxSpeedMps.toFixed(2)} m/s, thrust turns up to ${f.maxThrustTurnDeg.toFixed(0)}° in 10 ms, search ${f.searchMs.toFixed(0)} ms\n`
+      : `  ${name.padEnd(11)} no plan through every gate\n`;
+  const b = c.box;
+  return (
+    `planner comparison, whole race planned at once (${c.gates} gates):\n` +
+    row('min-jerk', c.minJerk) +
+    row('point mass', c.pointMass) +
+    `  (point-mass acceleration box: ±${b.h.toFixed(2)} m/s² horizontal, ${b.up.toFixed(2)} up, ${b.down.toFixed(2)} down; no speed limit or drag: a lower bound for its model)\n`
+  );
 }

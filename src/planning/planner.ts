@@ -174,7 +174,8 @@ function neighbours(sorted: number[], v: number): number[] {
   return sorted.slice(Math.max(0, i - 1), i + 2);
 }
 
-interface PlanStart3 {
+/** A segment's end: position, velocity and acceleration. */
+export interface PlanStart3 {
   p: Vec3;
   v: Vec3;
   a: Vec3;
@@ -297,7 +298,7 @@ function crossesNear(axes: [Quintic, Quintic, Quintic], T: number, n: number, ga
  * segment loops), so scan upwards geometrically from the straight-line bound to the first feasible T, then bisect
  * between it and the last infeasible one.
  */
-function minimumDuration(from: PlanStart3, to: PlanStart3, params: PlannerParams, planes?: SegmentPlanes): { durationS: number | null; evaluations: number } {
+export function minimumDuration(from: PlanStart3, to: PlanStart3, params: PlannerParams, planes?: SegmentPlanes): { durationS: number | null; evaluations: number } {
   const d = Math.hypot(to.p[0] - from.p[0], to.p[1] - from.p[1], to.p[2] - from.p[2]);
   let lo = Math.max(0.05, d / params.limits.maxSpeedMps);
   let evaluations = 0;
