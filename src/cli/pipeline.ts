@@ -75,7 +75,10 @@ export async function startRenderedCameras(o: { bus: TopicBus<Topics>; clock: Cl
   let vehicle: VehicleState | null = null;
   let busy = false;
   let skipped = 0;
-  const unsub = bus.subscribe('fc/vehicle_state', (v) => void (vehicle = v));
+  const unsub = bus.subscribe('fc/vehicle_state', (v) => {
+    vehicle = v;
+    perception.addVehicle(v); // the attitude for the gates' upright prior
+  });
   const fps = config.camera.rigs.find((r) => r.enabled)?.fps ?? 30;
   const timer = clock.every(Math.round(1e6 / fps), (t) => {
     const v: VehicleState | null = vehicle;

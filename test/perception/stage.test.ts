@@ -17,7 +17,7 @@ import { matFromQuat, rotationAngle } from '../../src/perception/rotation.js';
 import { Prng } from '../../src/sim/render/prng.js';
 import { Renderer } from '../../src/sim/render/renderer.js';
 import { buildScene } from '../../src/sim/render/scene.js';
-import { detection, facingGate, frameSet, renderImages, truthInBody, type Vehicle } from './rendered-truth.js';
+import { banked, detection, facingGate, frameSet, renderImages, truthInBody, type Vehicle } from './rendered-truth.js';
 
 const MODEL = fileURLToPath(new URL('../../../models/gate-detector.onnx', import.meta.url));
 const cfg = perceptionSchema.parse({ model: MODEL, providers: ['cpu'], cpu: { intraOpThreads: 1 } });
@@ -131,6 +131,30 @@ describe('perception stage', () => {
     }
     // Buffers are reused, not made anew per FrameSet.
     assert.ok(pre.idleBuffers <= 2, `idle buffer pairs ${pre.idleBuffers}`);
+  });
+
+  it('the attitude on fc/vehicle_state gives a far gate its upright prior (banked 20°, 14 m)', async () => {
+    const det = new TruthDetector(session.info, { w: cams[0]!.model.width, h: cams[0]!.model.height });
+    const v = banked(facingGate(gate, 14, 0.5, 0.6, 0.1), 20);
+    const run = async (withAttitude: boolean) => {
+      const stage = new PerceptionStage({ cfg, cameras: cams, detector: det, pre, clock: new ManualClock('sim', 2000), log });
+      const bus = new TopicBus();
+      const detach = stage.attach(bus);
+      const R = v.R_ned_body;
+      // The body attitude as the flight controller reports it (quaternion body → NED), sampled at the capture.
+      const w = Math.sqrt(Math.max(0, 1 + R[0] + R[4] + R[8])) / 2;
+      const q: [number, number, number, number] = [w, (R[7] - R[5]) / (4 * w), (R[2] - R[6]) / (4 * w), (R[3] - R[1]) / (4 * w)];
+      if (withAttitude) bus.publish('fc/vehicle_state', { tUs: 1000, tSampleUs: 1000, p_ned_m: v.p_ned_m, v_ned_mps: [0, 0, 0], q_ned_body: q, w_body_radps: [0, 0, 0], source: 'sim' });
+      const msg = await stage.process(truthFrame(det, v, 41));
+      detach();
+      assert.equal(msg.gates.length, 1, JSON.stringify(msg.rejected));
+      const g = msg.gates[0]!;
+      return { err: rotationAngle(matFromQuat(g.q_body_gate), truthInBody(gate, v).R_body_gate) * (180 / Math.PI), sigma: g.sigmaRot_rad };
+    };
+    const without = await run(false);
+    const aided = await run(true);
+    assert.ok(aided.err < 5, `orientation error with the attitude ${aided.err.toFixed(2)}°`);
+    assert.ok(aided.sigma < without.sigma / 1.5, `σ ${aided.sigma} with the attitude vs ${without.sigma} without`);
   });
 
   it('bad input is named, counted and never crashes nor makes a gate (real model)', async () => {
