@@ -120,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 export function formatReplay(r: ReplayResult): string {
-  const lines = [`${r.file}: ${r.ok ? 'REPRODUCED' : 'DIVERGED'}`, `  log ${r.ending.kind}, ${r.inputsFed} inputs fed, ${r.spanS.toFixed(2)} s of log in ${r.wallS.toFixed(2)} s (${(r.spanS / Math.max(1e-6, r.wallS)).toFixed(1)}× real time)`];
+  const lines = [`${r.file}: ${r.ok ? 'REPRODUCED' : 'DIVERGED'}`, `  log ${r.ending.kind}, ${r.inputsFed} inputs fed, ${r.spanS.toFixed(2)} s of log in ${r.wallS.toFixed(2)} s (${(r.spanS / Math.max(1e-6, r.wallS)).toFixed(1)}× real time; ${(r.spanS / Math.max(1e-6, r.wallS + r.openS)).toFixed(1)}× with the ${r.openS.toFixed(2)} s it took to open)`];
   for (const [topic, c] of Object.entries(r.topics)) lines.push(`  ${topic}: ${c.matched}/${c.recorded} matched, ${c.diverged} diverged, ${c.produced} produced`);
   if (r.divergences.length) {
     lines.push('  first divergences:');

@@ -1,6 +1,7 @@
 import type { CameraImage, FrameSet } from '../core/messages.js';
 import { InputError } from '../core/errors.js';
 import { decodePng } from './image-codec.js';
+import { IMAGE_CHANNEL_PREFIX } from './schemas.js';
 
 /**
  * Puts recorded FrameSets back together for replay: the recorder writes each camera's image on its own Foxglove
@@ -15,7 +16,7 @@ export class FrameSetAssembler {
   missingImages = 0;
 
   isImageChannel(topic: string): boolean {
-    return topic.startsWith('/camera/');
+    return topic.startsWith(IMAGE_CHANNEL_PREFIX);
   }
 
   /** Keeps an image message (raw JSON object: foxglove.CompressedImage or RawImage) until its FrameSet comes. */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../core/errors.js';
 import { loadTrack, parseTrack, type Track } from '../planning/track.js';
-import { readLogInfo } from './mcap-reader.js';
+import { logSummary } from './mcap-reader.js';
 
 const TRACKS_DIR = fileURLToPath(new URL('../../../config/tracks/', import.meta.url));
 
@@ -14,7 +14,7 @@ const TRACKS_DIR = fileURLToPath(new URL('../../../config/tracks/', import.meta.
  */
 export async function trackForLog(file: string, explicit: string | null): Promise<Track | null> {
   if (explicit) return loadTrack(explicit);
-  const meta = (await readLogInfo(file)).meta;
+  const meta = (await logSummary(file)).meta;
   const named = meta?.track;
   if (!named) return null;
   if (named.trimStart().startsWith('{')) {

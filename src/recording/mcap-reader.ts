@@ -233,3 +233,85 @@ function parseSchema(data: Uint8Array): JsonSchema | null {
     return null;
   }
 }
+
+/** A clean log opened through its summary: the LogInfo without reading a chunk, and messages of chosen topics. */
+export interface IndexedLog {
+  info: LogInfo;
+  /** Messages of these topics in log-time order (ties in file order), reading only the chunks that hold them. */
+  messages(topics: readonly string[]): AsyncGenerator<LogMessage, void, void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a log by its summary section (chunk indexes, statistics, metadata index), which a cleanly closed racepilot
+ * log has: the time span and channel counts without reading the file, and a replay that reads only the chunks with
+ * the topics it needs (camera images are written in chunks of their own, so a flight-layer replay skips them).
+ * Null when the file has no usable summary (cut short, damaged, or another program's MCAP without statistics):
+ * the caller reads it front to back with iterateLog, which recovers what can be recovered.
+ */
+export async function openIndexedLog(file: string): Promise<IndexedLog | null> {
+  const { open } = await import('node:fs/promises');
+  const { McapIndexedReader } = await import('@mcap/core');
+  const handle = await open(file, 'r');
+  try {
+    const fileBytes = (await handle.stat()).size;
+    const reader = await McapIndexedReader.Initialize({
+      readable: {
+        size: async () => BigInt(fileBytes),
+        read: async (offset: bigint, size: bigint) => {
+          const buf = Buffer.alloc(Number(size));
+          await handle.read(buf, 0, buf.length, Number(offset));
+          return buf;
+        },
+      },
+      decompressHandlers: { zstd: (buf, size) => zstd.decompress(buf, Number(size)) },
+    });
+    const stats = reader.statistics;
+    if (!stats) throw new Error('no statistics record');
+    let meta: Record<string, string> | null = null;
+    for await (const m of reader.readMetadata({ name: LOG_METADATA_NAME })) {
+      meta ??= Object.fromEntries(m.metadata);
+    }
+    const channels = new Map<number, LogChannel>();
+    for (const [id, c] of reader.channelsById) {
+      const schema = reader.schemasById.get(c.schemaId);
+      channels.set(id, {
+        id, topic: c.topic, schemaName: schema?.name ?? '', schemaEncoding: schema?.encoding ?? '', messageEncoding: c.messageEncoding,
+        schema: schema?.encoding === 'jsonschema' ? parseSchema(schema.data) : null,
+        count: Number(stats.channelMessageCounts.get(id) ?? 0n),
+      });
+    }
+    const v = Number(meta?.logVersion);
+    const info: LogInfo = {
+      file, fileBytes, intactBytes: fileBytes, header: reader.header, meta, ours: reader.header.profile === LOG_PROFILE && meta !== null,
+      logVersion: meta && Number.isFinite(v) ? v : null, channels: [...channels.values()], messages: Number(stats.messageCount),
+      chunks: reader.chunkIndexes.length, startNs: stats.messageCount > 0n ? stats.messageStartTime : null,
+      endNs: stats.messageCount > 0n ? stats.messageEndTime : null, ending: { kind: 'clean' },
+    };
+    return {
+      info,
+      async *messages(topics) {
+        for await (const rec of reader.readMessages({ topics: [...topics], validateCrcs: true })) {
+          const ch = channels.get(rec.channelId)!;
+          yield { topic: ch.topic, channel: ch, sequence: rec.sequence, logTimeNs: rec.logTime, publishTimeNs: rec.publishTime, data: rec.data };
+        }
+      },
+      close: () => handle.close(),
+    };
+  } catch {
+    await handle.close();
+    return null;
+  }
+}
+
+/**
+ * What a log says about itself (metadata, channels, span) as cheaply as it can be had: from the summary of a clean
+ * log, else from a full pass (readLogInfo). Not an integrity check: `log-info` reads every chunk for that.
+ */
+export async function logSummary(file: string): Promise<LogInfo> {
+  await readerReady();
+  const indexed = await openIndexedLog(file);
+  if (!indexed) return readLogInfo(file);
+  await indexed.close();
+  return indexed.info;
+}

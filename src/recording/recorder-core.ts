@@ -2,7 +2,7 @@ import { mkdirSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LOG_METADATA_NAME, LOG_PROFILE, LOG_VERSION, McapFileWriter } from './mcap-writer.js';
 import type { RecordItem, RecordingSummary, ToWorker } from './recorder-protocol.js';
-import { encodeJson, ownMessage, topicSchema } from './schemas.js';
+import { encodeJson, IMAGE_CHANNEL_PREFIX, ownMessage, topicSchema } from './schemas.js';
 import { FoxgloveViews, logLine, type ViewMessage } from './views.js';
 
 export type RecorderStart = Extract<ToWorker, { type: 'start' }>;
@@ -35,6 +35,8 @@ export class RecorderCore {
   private readonly schemaIds = new Map<string, number>();
   private views: FoxgloveViews;
   private disk: DiskState = 'ok';
+  /** Whether the open chunk holds camera images (they get chunks of their own). */
+  private chunkHoldsImages = false;
   private lastTUs = 0;
   /** The views' opening messages go in with a file's first message, at its time (a log starts at its first message). */
   private needStart = true;
@@ -155,6 +157,14 @@ export class RecorderCore {
 
   private write(v: ViewMessage, tUs: number, publishUs: number): void {
     const w = this.writer!;
+    // Camera images go in chunks of their own: a replay that does not need them (the flight layer, the planner)
+    // then reads none of their megabytes, through the chunk index (mcap-reader.ts openIndexedLog). A FrameSet's
+    // images come one after another, so this flushes twice per FrameSet, not per image.
+    const image = v.channel.startsWith(IMAGE_CHANNEL_PREFIX);
+    if (image !== this.chunkHoldsImages) {
+      w.flushChunk();
+      this.chunkHoldsImages = image;
+    }
     let ref = this.channels.get(v.channel);
     if (!ref) {
       let schemaId = this.schemaIds.get(v.schemaName);

@@ -2,7 +2,7 @@ import { TopicBus } from '../core/bus.js';
 import { LogClock } from './log-clock.js';
 import type { FrameSet, TopicName, Topics } from '../core/messages.js';
 import { FrameSetAssembler } from './frame-replay.js';
-import { checkReplayable, decodeMessage, iterateLog, readerReady, type LogEnding, type LogMessage } from './mcap-reader.js';
+import { checkReplayable, decodeMessage, iterateLog, openIndexedLog, readerReady, readLogInfo, type LogEnding, type LogInfo, type LogMessage } from './mcap-reader.js';
 import { compareMessages, type Divergence } from './replay-compare.js';
 
 export type { Divergence } from './replay-compare.js';
@@ -57,7 +57,10 @@ export interface ReplayResult {
   inputsFed: number;
   /** Log time covered by the comparison (s). */
   spanS: number;
+  /** Wall time of the playback itself (s). */
   wallS: number;
+  /** Wall time before it (s): opening the log, from its summary when it has one, else a pass over the whole file. */
+  openS: number;
   topics: Record<string, TopicComparison>;
   divergences: Divergence[];
   ok: boolean;
@@ -65,6 +68,7 @@ export interface ReplayResult {
 
 /** Feeds a log's recorded inputs through the stages on the log clock and compares what they produce. */
 export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayResult> {
+  const open0 = performance.now();
   await readerReady();
   const speed = o.speed ?? 'max';
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -74,12 +78,24 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
   const outputs = new Set<string>(o.stages.flatMap((s) => s.outputs));
   const cmp = compareMessages({ timeToleranceUs: o.timeToleranceUs ?? 100_000, maxDivergences: o.maxDivergences ?? 20 });
 
-  // First pass (cheap: no decoding) for the header, version and time span; a foreign or newer log stops here.
-  const first = iterateLog(file);
-  let r = first.next();
-  while (!r.done) r = first.next();
-  const info = r.value;
-  checkReplayable(info);
+  // The header, version and time span: from the summary of a cleanly closed log (nothing else read), else from a
+  // first pass over the whole file (no decoding). A foreign or newer log stops here.
+  const indexed = await openIndexedLog(file);
+  let info: LogInfo;
+  if (indexed) info = indexed.info;
+  else {
+    const first = iterateLog(file);
+    let r = first.next();
+    while (!r.done) r = first.next();
+    info = r.value;
+  }
+  try {
+    checkReplayable(info);
+  } catch (err) {
+    await indexed?.close();
+    throw err;
+  }
+  let ending: LogEnding = info.ending;
   const offsetUs = Number(info.meta?.unixOffsetUs ?? 0);
   const startUs = info.startNs === null ? 0 : Number(info.startNs / 1000n) - offsetUs;
   const endUs = info.endNs === null ? 0 : Number(info.endNs / 1000n) - offsetUs;
@@ -100,38 +116,47 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
   const wall0 = performance.now();
   let inputsFed = 0;
   let lastProgress = -1;
-  const it = iterateLog(file);
-  for (let m = it.next(); !m.done; m = it.next()) {
-    const rec: LogMessage = m.value;
-    const tUs = Number(rec.logTimeNs / 1000n) - offsetUs;
-    if (tUs > toUs) break;
-    if (frames?.isImageChannel(rec.topic)) {
-      frames.image(rec.topic, JSON.parse(Buffer.from(rec.data).toString('utf8')) as Record<string, unknown>, rec.logTimeNs);
-      continue;
+  // Only the topics some stage takes or is compared on (and the camera images when FrameSets are taken).
+  const wanted = info.channels.map((c) => c.topic).filter((t) => inputs.has(t) || outputs.has(t) || frames?.isImageChannel(t));
+  const source: AsyncIterable<LogMessage> | Iterable<LogMessage> = indexed ? indexed.messages([...new Set(wanted)]) : logMessages(file);
+  try {
+    for await (const rec of source) {
+      const tUs = Number(rec.logTimeNs / 1000n) - offsetUs;
+      if (tUs > toUs) break;
+      if (frames?.isImageChannel(rec.topic)) {
+        frames.image(rec.topic, JSON.parse(Buffer.from(rec.data).toString('utf8')) as Record<string, unknown>, rec.logTimeNs);
+        continue;
+      }
+      const accepts = inputs.get(rec.topic);
+      const compared = outputs.has(rec.topic);
+      if (!accepts && !compared) continue;
+      if (!comparing && tUs >= fromUs) comparing = true;
+      if (comparing && speed !== 'max') {
+        const aheadMs = (tUs - fromUs) / 1000 / speed - (performance.now() - wall0);
+        if (aheadMs > 2) await sleep(aheadMs);
+      }
+      // Inputs go before the stages' timers of their instant unless a recorded tick output of that instant came first.
+      if (anchors.has(rec.topic)) clock.advanceTo(Math.max(tUs, clock.nowUs()));
+      else if (tUs > clock.nowUs()) clock.advanceBefore(tUs);
+      let msg = decodeMessage(rec);
+      if (frames && rec.topic === 'camera/frameset') msg = frames.assemble(msg as FrameSet, rec.logTimeNs);
+      if (compared && comparing) cmp.recorded(rec.topic, msg);
+      if (accepts && accepts.some((a) => a(msg))) {
+        bus.publish(rec.topic as TopicName, msg as never);
+        inputsFed++;
+      }
+      const progress = Math.floor(((tUs - startUs) / Math.max(1, endUs - startUs)) * 100);
+      if (progress !== lastProgress) {
+        lastProgress = progress;
+        o.onProgress?.(progress / 100, (tUs - startUs) / 1e6);
+      }
     }
-    const accepts = inputs.get(rec.topic);
-    const compared = outputs.has(rec.topic);
-    if (!accepts && !compared) continue;
-    if (!comparing && tUs >= fromUs) comparing = true;
-    if (comparing && speed !== 'max') {
-      const aheadMs = (tUs - fromUs) / 1000 / speed - (performance.now() - wall0);
-      if (aheadMs > 2) await sleep(aheadMs);
-    }
-    // Inputs go before the stages' timers of their instant unless a recorded tick output of that instant came first.
-    if (anchors.has(rec.topic)) clock.advanceTo(Math.max(tUs, clock.nowUs()));
-    else if (tUs > clock.nowUs()) clock.advanceBefore(tUs);
-    let msg = decodeMessage(rec);
-    if (frames && rec.topic === 'camera/frameset') msg = frames.assemble(msg as FrameSet, rec.logTimeNs);
-    if (compared && comparing) cmp.recorded(rec.topic, msg);
-    if (accepts && accepts.some((a) => a(msg))) {
-      bus.publish(rec.topic as TopicName, msg as never);
-      inputsFed++;
-    }
-    const progress = Math.floor(((tUs - startUs) / Math.max(1, endUs - startUs)) * 100);
-    if (progress !== lastProgress) {
-      lastProgress = progress;
-      o.onProgress?.(progress / 100, (tUs - startUs) / 1e6);
-    }
+  } catch (err) {
+    // A damaged chunk in a log whose summary is intact: what came before it was replayed; the full pass says where.
+    if (!indexed) throw err;
+    ending = (await readLogInfo(file)).ending;
+  } finally {
+    await indexed?.close();
   }
   // Timers due by the end of the log (or --to) still run: a tick recorded after the last input is compared too.
   clock.advanceTo(Math.max(clock.nowUs(), Math.min(toUs, endUs)));
@@ -139,12 +164,19 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
   const summary = cmp.finish();
   return {
     file,
-    ending: info.ending,
+    ending,
     inputsFed,
     spanS: Math.max(0, Math.min(toUs, endUs) - fromUs) / 1e6,
     wallS: (performance.now() - wall0) / 1000,
+    openS: (wall0 - open0) / 1000,
     topics: summary.topics,
     divergences: summary.divergences,
     ok: summary.divergences.length === 0,
   };
+}
+
+/** Every message of a log front to back (iterateLog without its summary): the path for logs without an index. */
+function* logMessages(file: string): Generator<LogMessage, void, void> {
+  const it = iterateLog(file);
+  for (let m = it.next(); !m.done; m = it.next()) yield m.value;
 }

@@ -190,6 +190,14 @@ export function foxgloveTime(ns: bigint): { sec: number; nsec: number } {
  * What our own channel holds for a message: the message itself, except a FrameSet, whose pixels go to the
  * per-camera image channels (views.ts) and are replaced by the name of that channel, so no raw pixels sit in JSON.
  */
+/** Every camera image channel starts with this. */
+export const IMAGE_CHANNEL_PREFIX = '/camera/';
+
+/** The Foxglove image channel of one camera. */
+export function imageChannel(rig: string, side: string): string {
+  return `${IMAGE_CHANNEL_PREFIX}${rig}/${side}`;
+}
+
 export function ownMessage(topic: string, msg: unknown): unknown {
   if (topic !== 'camera/frameset') return msg;
   const fs = msg as FrameSet;
@@ -198,7 +206,7 @@ export function ownMessage(topic: string, msg: unknown): unknown {
     images: fs.images.map((img) => {
       if (!img) return null;
       const { data: _pixels, ...meta } = img;
-      return { ...meta, channel: `/camera/${img.rig}/${img.side}` };
+      return { ...meta, channel: imageChannel(img.rig, img.side) };
     }),
   };
 }

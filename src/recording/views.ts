@@ -9,7 +9,7 @@ import {
 import type { RecordingConfig } from '../core/config/recording.js';
 import type { FlightEvent, FrameSet, GateMapState, Trajectory, Vec3, VehicleState } from '../core/messages.js';
 import { encodeJpeg, encodePng } from './image-codec.js';
-import { foxgloveTime, type JsonSchema } from './schemas.js';
+import { foxgloveTime, imageChannel, type JsonSchema } from './schemas.js';
 
 /**
  * Foxglove's well-known schemas, written beside our own topics so Foxglove Studio shows the cameras, the 3D scene,
@@ -181,9 +181,6 @@ export class FoxgloveViews {
   }
 }
 
-export function imageChannel(rig: string, side: string): string {
-  return `/camera/${rig}/${side}`;
-}
 
 function imageView(img: NonNullable<FrameSet['images'][number]>, t: bigint, cfg: RecordingConfig['images']): ViewMessage {
   const channel = imageChannel(img.rig, img.side);

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as foxglove from '@foxglove/schemas/jsonschema.js';
 import { TopicBus } from '../../src/core/bus.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Topics } from '../../src/core/messages.js';
 import { startRecording } from '../../src/recording/recorder.js';
-import { decodeMessage, iterateLog, readerReady, readLogInfo } from '../../src/recording/mcap-reader.js';
+import { decodeMessage, iterateLog, openIndexedLog, readerReady, readLogInfo } from '../../src/recording/mcap-reader.js';
 import { unsupportedKeywords, validate } from '../../src/recording/json-schema-check.js';
 import type { JsonSchema } from '../../src/recording/schemas.js';
 import type { RecordingConfig } from '../../src/core/config/recording.js';
@@ -123,4 +124,42 @@ test('files rotate at the configured size and each part is a complete log', asyn
     total += info.channels.filter((c) => c.topic === 'fc/status').reduce((a, c) => a + c.count, 0);
   }
   assert.equal(total, 3000);
+});
+
+test('camera images sit in chunks of their own, and a replay reads a clean log through its index without them', async () => {
+  const [file] = await recordSample(60, { images: { format: 'raw', jpegQuality: 80, pngLevel: 1, everyNth: 1 } }, true);
+  const reader = await openIndexed(file!);
+  const isImage = (id: number) => reader.channelsById.get(id)!.topic.startsWith('/camera/');
+  let imageChunks = 0;
+  for (const ci of reader.chunkIndexes) {
+    const ids = [...ci.messageIndexOffsets.keys()];
+    assert.ok(ids.every(isImage) || !ids.some(isImage), `a chunk mixes images and other topics: ${ids.map((i) => reader.channelsById.get(i)!.topic)}`);
+    if (ids.every(isImage)) imageChunks++;
+  }
+  assert.ok(imageChunks >= 60, `one image chunk per FrameSet expected, ${imageChunks}`);
+  // The summary says what the full pass says.
+  const full = await readLogInfo(file!);
+  const indexed = (await openIndexedLog(file!))!;
+  try {
+    assert.equal(indexed.info.messages, full.messages);
+    assert.equal(indexed.info.startNs, full.startNs);
+    assert.equal(indexed.info.endNs, full.endNs);
+    assert.deepEqual(indexed.info.meta, full.meta);
+    assert.deepEqual(
+      indexed.info.channels.map((c) => [c.topic, c.count, c.schemaName]).sort(),
+      full.channels.map((c) => [c.topic, c.count, c.schemaName]).sort(),
+    );
+    // Messages of the topics asked for, in the order the file holds them.
+    const want = [...iterateLog(file!)].filter((m) => m.topic === 'fc/setpoint' || m.topic === 'mavlink/bytes').map((m) => `${m.topic}:${m.sequence}`);
+    const got: string[] = [];
+    for await (const m of indexed.messages(['fc/setpoint', 'mavlink/bytes'])) got.push(`${m.topic}:${m.sequence}`);
+    assert.deepEqual(got, want);
+  } finally {
+    await indexed.close();
+  }
+  // A log cut short has no summary: the replay then reads it front to back.
+  const cut = join(tempDir(), 'cut.mcap');
+  const bytes = readFileSync(file!);
+  writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+  assert.equal(await openIndexedLog(cut), null);
 });

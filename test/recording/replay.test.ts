@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { run as runReplay } from '../../src/cli/replay.js';
 import { fileURLToPath } from 'node:url';
 import { common, minimal, type MavLinkData } from 'mavlink-mappings';
@@ -17,7 +17,7 @@ import { fcStateStage } from '../../src/recording/fc-replay-stage.js';
 import { startRecording } from '../../src/recording/recorder.js';
 import { replayLog } from '../../src/recording/replay.js';
 import { replayCapture } from '../../src/recording/capture-replay.js';
-import { recordingConfig, tempDir } from './fixtures.js';
+import { openIndexed, recordingConfig, tempDir } from './fixtures.js';
 
 /** The autopilot's end of a link, in memory: what the test pushes arrives at the FlightLink. */
 class MemoryTransport extends TransportBase {
@@ -60,10 +60,10 @@ function position(tBootMs: number, x: number): MavLinkData {
  * A live flight link session on a simulated clock, recorded: heartbeats at 1 Hz (mode change, arming), positions
  * at 20 Hz, then the autopilot goes silent so the link is lost.
  */
-async function recordFcSession(): Promise<string> {
+async function recordFcSession(chunkBytes?: number): Promise<string> {
   const bus = new TopicBus<Topics>();
   const clock = new ManualClock('sim', 5_000_000);
-  const rec = startRecording(bus, clock, recordingConfig(), { basePath: join(tempDir(), 'fc') });
+  const rec = startRecording(bus, clock, recordingConfig(chunkBytes ? { chunkBytes } : {}), { basePath: join(tempDir(), 'fc') });
   const transport = new MemoryTransport();
   const link = new FlightLink({ transport, clock, bus, config: flight });
   await link.start();
@@ -152,4 +152,20 @@ test('a real autopilot .tlog replays as flight-controller input and fc-state fol
   assert.ok((r.produced['fc/vehicle_state'] ?? []).length > 10);
   // Every tlog in the folder replays without throwing, corrupted one included.
   for (const f of readdirSync(tlogDir)) replayCapture(join(tlogDir, f), { stages: [fcStateStage(flight)] });
+});
+
+test('a damaged chunk in a log whose summary is intact: the part before it replays, and the replay says where it stopped', async () => {
+  const file = await recordFcSession(4096);
+  const bytes = readFileSync(file);
+  // Flip bytes inside a chunk in the middle of the file (the summary at the end stays intact, so the index is used).
+  const chunks = (await openIndexed(file)).chunkIndexes;
+  assert.ok(chunks.length >= 3, `${chunks.length} chunks`);
+  const mid = Number(chunks[Math.floor(chunks.length / 2)]!.chunkStartOffset) + 60;
+  const damaged = join(tempDir(), 'damaged.mcap');
+  for (let i = 0; i < 64; i++) bytes[mid + i] = bytes[mid + i]! ^ 0xa5;
+  writeFileSync(damaged, bytes);
+  const result = await replayLog(damaged, { stages: [fcStateStage(flight)], speed: 'max' });
+  assert.equal(result.ending.kind, 'corrupt', JSON.stringify(result.ending));
+  assert.ok(result.inputsFed > 0, 'the messages before the damage were replayed');
+  if (result.ending.kind === 'corrupt') assert.ok(result.ending.atOffset > 0 && result.ending.atOffset <= mid + 64);
 });
