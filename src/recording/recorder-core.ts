@@ -94,6 +94,7 @@ export class RecorderCore {
   tick(): void {
     if (!this.writer) return;
     this.writer.flushChunk();
+    this.writer.sync();
     this.checkDisk(this.lastTUs);
     if (this.writer && this.writer.bytesWritten >= this.s.config.rotateBytes) this.rotate();
   }
