@@ -45,6 +45,7 @@ export async function startLivePerception(o: { bus: TopicBus<Topics>; clock: Clo
     async close() {
       detach();
       await ingest.stop();
+      await stage.idle();
       await pre.close();
       await detector.close();
     },

@@ -42,6 +42,7 @@ export interface PerceptionStageOptions {
  */
 export class PerceptionStage {
   private inFlight = 0;
+  private readonly pending = new Set<Promise<PerceptionGates>>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly geo: GeometryParams;
   /** Attitude from fc/vehicle_state, for the gates' upright prior (gate-geometry.ts); fed by attach() or addVehicle(). */
@@ -91,11 +92,22 @@ export class PerceptionStage {
   /** Runs one FrameSet through the whole path and resolves with its message (also used by the bench and tests). */
   async process(fs: FrameSet): Promise<PerceptionGates> {
     this.inFlight++;
+    const job = this.work(fs);
+    this.pending.add(job);
     try {
-      return await this.work(fs);
+      return await job;
     } finally {
+      this.pending.delete(job);
       this.inFlight--;
     }
+  }
+
+  /**
+   * Resolves once every FrameSet taken in has come out (or failed). Shutting down: detach first, then wait for
+   * this, then close the workers, so that no inference is cut off inside ONNX Runtime.
+   */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   private async work(fs: FrameSet): Promise<PerceptionGates> {
