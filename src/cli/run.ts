@@ -16,7 +16,8 @@ const USAGE = `usage: racepilot run --config FILE [--start] [--link-timeout S]
 The daemon: connects to the flight controller named in the configuration (flight.transport) and reports its state.
 With --start, and only if the configuration has flight.allowOffboard (and flight.allowArm to arm by itself), it
 takes control in OFFBOARD (PX4) or GUIDED (ArduPilot) and streams setpoints. SIGINT/SIGTERM: land what it controls,
-stop streaming, exit.
+stop streaming, exit. With race.track set it races that track: race.cameras "live" (the default) runs the camera
+rigs' GStreamer pipelines into the gate detector; "rendered" renders the rigs from the reported odometry (PX4 SITL).
 
   --config FILE      configuration (JSON), e.g. config/racepilot.json
   --start            the start signal (otherwise: monitor only)
