@@ -1,6 +1,7 @@
 import type { Vec3 } from '../core/messages.js';
 import { invert, solve } from './linalg.js';
-import { expRot, mul3, nearestRotation, type Mat3 } from './rotation.js';
+import { nearestRotation, type Mat3 } from './rotation.js';
+import { descendPose } from './pose-lm.js';
 
 /**
  * Planar-square PnP: a gate's pose in the camera frame from its four inner corners and its known size.
@@ -101,29 +102,10 @@ export function solveSquarePnp(input: SquarePnpInput): SquarePnpResult | null {
     if (withJ) for (let a = 0; a < 6; a++) for (let b = 0; b < a; b++) JtJ[a]![b] = JtJ[b]![a]!;
     return cost;
   };
-  let cost = normal(R, t, true);
-  if (!Number.isFinite(cost)) return null;
-  let lambda = 1e-3;
-  for (let iter = 0; iter < 20; iter++) {
-    let improved = false;
-    for (let tries = 0; tries < 8 && !improved; tries++) {
-      const A = JtJ.map((row, i) => row.map((v, j) => (i === j ? v * (1 + lambda) + 1e-18 : v)));
-      const d = solve(A, Jtr.map((v) => -v));
-      if (!d) return null;
-      const R1 = mul3(expRot([d[0]!, d[1]!, d[2]!]), R);
-      const t1: Vec3 = [t[0] + d[3]!, t[1] + d[4]!, t[2] + d[5]!];
-      const c1 = normal(R1, t1, false);
-      if (c1 < cost) {
-        const step = Math.hypot(d[0]!, d[1]!, d[2]!) + Math.hypot(d[3]!, d[4]!, d[5]!) / Math.max(1, t1[2]);
-        [R, t] = [R1, t1];
-        cost = normal(R, t, true);
-        lambda = Math.max(1e-9, lambda / 10);
-        improved = true;
-        if (step < 1e-8) iter = 1e9;
-      } else lambda *= 10;
-    }
-    if (!improved) break;
-  }
+  const fit = descendPose(R, t, { normal, JtJ, Jtr, iterations: 20, stepTol: 1e-8, ridge: 1e-18 });
+  if (!fit) return null;
+  ({ R, t } = fit);
+  const cost = fit.cost;
   const inv = invert(JtJ);
   if (!inv) return null;
   const s2 = input.sigma * input.sigma;

@@ -1,6 +1,7 @@
 import type { Vec3 } from '../core/messages.js';
-import { invert, solve } from './linalg.js';
-import { expRot, mul3, type Mat3 } from './rotation.js';
+import { invert } from './linalg.js';
+import { descendPose } from './pose-lm.js';
+import type { Mat3 } from './rotation.js';
 
 /**
  * Gravity-aided gate orientation: racing gates stand upright, and the flight controller knows which way is down to
@@ -138,32 +139,7 @@ export function uprightRefine(input: UprightInput): UprightResult | null {
   };
 
   /** Levenberg-Marquardt from (R, t); null when a start puts a corner behind its camera. */
-  const descend = (R: Mat3, t: Vec3): { R: Mat3; t: Vec3; cost: number } | null => {
-    let cost = normal(R, t, true);
-    if (!Number.isFinite(cost)) return null;
-    let lambda = 1e-3;
-    for (let iter = 0; iter < 30; iter++) {
-      let improved = false;
-      for (let tries = 0; tries < 8 && !improved; tries++) {
-        const A = JtJ.map((row, i) => row.map((v, j) => (i === j ? v * (1 + lambda) + 1e-12 : v)));
-        const d = solve(A, Jtr.map((v) => -v));
-        if (!d) return null;
-        const R1 = mul3(expRot([d[0]!, d[1]!, d[2]!]), R);
-        const t1: Vec3 = [t[0] + d[3]!, t[1] + d[4]!, t[2] + d[5]!];
-        const c1 = normal(R1, t1, false);
-        if (c1 < cost) {
-          const step = Math.hypot(d[0]!, d[1]!, d[2]!) + Math.hypot(d[3]!, d[4]!, d[5]!) / Math.max(1, Math.abs(t1[2]));
-          [R, t] = [R1, t1];
-          cost = normal(R, t, true);
-          lambda = Math.max(1e-9, lambda / 10);
-          improved = true;
-          if (step < 1e-9) iter = Infinity;
-        } else lambda *= 10;
-      }
-      if (!improved) break;
-    }
-    return { R, t, cost };
-  };
+  const descend = (R: Mat3, t: Vec3) => descendPose(R, t, { normal, JtJ, Jtr, iterations: 30, stepTol: 1e-9, ridge: 1e-12 });
 
   // Two starts: the unconstrained rotation stood upright, and the gate face-on to the camera. The unconstrained
   // rotation of a far gate can be tens of degrees off, and from there the fit can settle in a false minimum at
