@@ -228,3 +228,20 @@ function invertRadial(d: Distortion, rd: number, rMax: number): number {
   }
   return 0.5 * (lo + hi);
 }
+
+/**
+ * The same lens at another image size: intrinsics scaled with the image, distortion unchanged (it acts on the
+ * normalised plane). How the simulator renders smaller than the calibrated size, and how a rig read out at another
+ * size than its calibration's gets its intrinsics.
+ */
+export function scaledCalibration(model: CameraCalibration, width: number, height: number): CameraCalibration {
+  const sx = width / model.width, sy = height / model.height;
+  const k = model.intrinsics;
+  // Pixel centres sit at integer coordinates: scale about the outer edge (-0.5), not about pixel 0.
+  return {
+    width,
+    height,
+    intrinsics: { fx: k.fx * sx, fy: k.fy * sy, cx: (k.cx + 0.5) * sx - 0.5, cy: (k.cy + 0.5) * sy - 0.5 },
+    distortion: model.distortion,
+  };
+}

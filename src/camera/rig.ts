@@ -1,6 +1,6 @@
 import type { RigConfig } from '../core/config/camera.js';
 import type { Vec3 } from '../core/messages.js';
-import { CameraModel } from './camera-model.js';
+import { CameraModel, scaledCalibration } from './camera-model.js';
 import { mat3Mul, type Mat3 } from '../core/vec3.js';
 
 // Kept importable from here: rig code and its users speak of these alongside the rig types.
@@ -70,7 +70,12 @@ export function rigCameras(rig: RigConfig, rigIndex: number): [RigCamera, RigCam
       rig: rig.name,
       side,
       slot: 2 * rigIndex + (side === 'left' ? 0 : 1),
-      model: new CameraModel({ width: rig.width, height: rig.height, intrinsics: calib.intrinsics, distortion: calib.distortion }),
+      // Intrinsics measured at another size (same aspect, checked by the config schema) are scaled to the readout.
+      model: new CameraModel(
+        calib.size && (calib.size.width !== rig.width || calib.size.height !== rig.height)
+          ? scaledCalibration({ ...calib.size, intrinsics: calib.intrinsics, distortion: calib.distortion }, rig.width, rig.height)
+          : { width: rig.width, height: rig.height, intrinsics: calib.intrinsics, distortion: calib.distortion },
+      ),
       R_body_cam: [...R] as Mat3,
       p_body_m: [p[0] + sign * half * xAxis[0], p[1] + sign * half * xAxis[1], p[2] + sign * half * xAxis[2]],
       fps: rig.fps,

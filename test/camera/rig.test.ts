@@ -86,3 +86,23 @@ test('config/rigs/jetson-csi.json: the default rigs on eight CSI sensors', () =>
   });
   assert.deepEqual(ids, [0, 1, 2, 3, 4, 5, 6, 7]);
 });
+
+test('a rig read out smaller than its calibration gets the calibration scaled; another aspect is refused', () => {
+  const base = configWith({}).camera.rigs;
+  const full = allRigCameras(base)[0]!.model;
+  const half = allRigCameras(cameraSchema.parse({ rigs: base.map((r) => ({ ...r, width: 320, height: 240 })) }).rigs)[0]!.model;
+  assert.equal(half.width, 320);
+  near(half.intrinsics.fx, full.intrinsics.fx / 2, 1e-9, 'fx');
+  near(half.intrinsics.cx, (full.intrinsics.cx + 0.5) / 2 - 0.5, 1e-9, 'cx');
+  // The same ray lands on the same place of the picture, at half the pixel scale (about the outer edge).
+  for (const X of [[0.3, -0.2, 4], [-1.5, 0.8, 3], [2, 1, 2.5]] as Vec3[]) {
+    const a = full.project(X)!;
+    const b = half.project(X)!;
+    near(b[0], (a[0] + 0.5) / 2 - 0.5, 1e-6, 'u');
+    near(b[1], (a[1] + 0.5) / 2 - 0.5, 1e-6, 'v');
+  }
+  assert.throws(
+    () => configWith({ camera: { rigs: base.map((r) => ({ ...r, width: 640, height: 360 })) } }),
+    (err: Error) => /camera\.rigs\[0\]\.left\.size/.test(err.message) && /another aspect ratio/.test(err.message),
+  );
+});

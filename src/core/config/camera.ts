@@ -28,9 +28,17 @@ export const distortionSchema = z.discriminatedUnion('model', [
   z.object({ model: z.literal('fisheye'), k1: finite, k2: finite, k3: finite, k4: finite }).strict(),
 ]);
 
-/** One image of a stereo pair: its own intrinsics and distortion (the size and rate are the rig's). */
+/**
+ * One image of a stereo pair: its own intrinsics and distortion. `size` is the image size they were measured at;
+ * when the rig is read out at another size of the same aspect (the Jetson's VIC scales for free), the intrinsics are
+ * scaled to it. Without `size` they are taken to be at the rig's size.
+ */
 export const imageCalibrationSchema = z
-  .object({ intrinsics: intrinsicsSchema, distortion: distortionSchema.default({ model: 'none' }) })
+  .object({
+    intrinsics: intrinsicsSchema,
+    distortion: distortionSchema.default({ model: 'none' }),
+    size: z.object({ width: z.number().int().min(16), height: z.number().int().min(16) }).strict().optional(),
+  })
   .strict();
 
 /**
@@ -122,8 +130,21 @@ export const rigSchema = z
         message: s.layout === 'pair' ? 'a "pair" layout needs two pipelines: left, right' : 'a "side-by-side" layout needs exactly one pipeline',
       });
     }
+    // A calibration serves another readout size only by scaling: the same field of view, so the same aspect.
+    for (const side of ['left', 'right'] as const) {
+      const size = rig[side].size;
+      if (size && Math.abs(size.width / size.height - rig.width / rig.height) > 0.01 * (rig.width / rig.height)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [side, 'size'],
+          message: `calibrated at ${size.width}x${size.height}, the rig reads ${rig.width}x${rig.height}: another aspect ratio (a crop) needs its own calibration`,
+        });
+      }
+    }
   });
 
+/** The size the Arducam calibration below was measured at. */
+const ARDUCAM_SIZE = { width: 640, height: 480 };
 const arducamA = {
   intrinsics: { fx: 286.71469312178044, fy: 383.2221537522858, cx: 316.9925488921773, cy: 206.62347762827878 },
   distortion: { model: 'opencv' as const, k1: -0.25894229675073394, k2: 0.07570608009984289, p1: 7.078987837601236e-5, p2: -2.271220076239573e-5, k3: -0.010196139812036596 },
@@ -141,8 +162,8 @@ function defaultRig(name: string, p_body_m: [number, number, number], yawDeg: nu
     fps: 30,
     baselineM: 0.1,
     pose: { p_body_m, yawDeg, pitchDeg, rollDeg: 0 },
-    left: arducamA,
-    right: arducamP,
+    left: { ...arducamA, size: ARDUCAM_SIZE },
+    right: { ...arducamP, size: ARDUCAM_SIZE },
     source: { preset: 'videotestsrc' as const, pattern },
   };
 }

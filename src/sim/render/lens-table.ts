@@ -105,18 +105,4 @@ export class LensTable {
   }
 }
 
-/**
- * The same lens at another image size: intrinsics scaled with the image, distortion unchanged (it acts on the
- * normalised plane). This is how the simulator renders at a smaller size than the calibrated one.
- */
-export function scaledCalibration(model: CameraModel, width: number, height: number): CameraCalibration {
-  const sx = width / model.width, sy = height / model.height;
-  const k = model.intrinsics;
-  // Pixel centres sit at integer coordinates: scale about the outer edge (-0.5), not about pixel 0.
-  return {
-    width,
-    height,
-    intrinsics: { fx: k.fx * sx, fy: k.fy * sy, cx: (k.cx + 0.5) * sx - 0.5, cy: (k.cy + 0.5) * sy - 0.5 },
-    distortion: model.distortion,
-  };
-}
+export { scaledCalibration } from '../../camera/camera-model.js';
