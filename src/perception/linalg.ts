@@ -27,6 +27,37 @@ export function solve(A: readonly (readonly number[])[], b: readonly number[]): 
   return M.map((row) => row[n]!);
 }
 
+/**
+ * The same elimination in place, without allocating: M is the n×(n+1) augmented matrix [A | b], row-major; the
+ * solution is left in its last column. False for a singular system. For the pose descents, which solve a 6×6
+ * system several times per iteration for every gate of every FrameSet on the event loop: their garbage was most of
+ * the main thread's collections.
+ */
+export function solveInPlace(M: Float64Array, n: number): boolean {
+  const w = n + 1;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r * w + c]!) > Math.abs(M[p * w + c]!)) p = r;
+    const pivot = M[p * w + c]!;
+    if (!(Math.abs(pivot) > 1e-300) || !Number.isFinite(pivot)) return false;
+    if (p !== c) {
+      for (let k = 0; k < w; k++) {
+        const tmp = M[c * w + k]!;
+        M[c * w + k] = M[p * w + k]!;
+        M[p * w + k] = tmp;
+      }
+    }
+    for (let k = c; k < w; k++) M[c * w + k] = M[c * w + k]! / pivot;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = M[r * w + c]!;
+      if (f === 0) continue;
+      for (let k = c; k < w; k++) M[r * w + k] = M[r * w + k]! - f * M[c * w + k]!;
+    }
+  }
+  return true;
+}
+
 /** Inverse of an n×n matrix, or null when singular. */
 export function invert(A: readonly (readonly number[])[]): number[][] | null {
   const n = A.length;

@@ -56,6 +56,10 @@ export function solveSquarePnp(input: SquarePnpInput): SquarePnpResult | null {
   const JtJ = [0, 1, 2, 3, 4, 5].map(() => new Array<number>(6).fill(0));
   const Jtr = new Array<number>(6).fill(0);
   const jrow = [new Array<number>(6).fill(0), new Array<number>(6).fill(0)];
+  // dP/d(δ, t) for one corner, six columns of (dPx, dPy, dPz); the δ columns are refilled per corner, the t columns
+  // are the identity. Preallocated: this runs for every corner of every iteration of every gate on the event loop.
+  const dP = new Float64Array(18);
+  dP[9] = dP[13] = dP[17] = 1;
   /** Fills JtJ and Jtr at (R, t); returns the cost, or NaN when a corner is behind the camera. */
   const normal = (Rm: Mat3, tv: Vec3, withJ: boolean): number => {
     let cost = 0;
@@ -78,17 +82,19 @@ export function solveSquarePnp(input: SquarePnpInput): SquarePnpResult | null {
       const rv = v - points[i]![1];
       cost += wi * (ru * ru + rv * rv);
       if (!withJ) continue;
-      // d(u,v)/dP, then chained with dP/d(δ, t).
-      const du = [iz, 0, -u * iz];
-      const dv = [0, iz, -v * iz];
-      const dP = [
-        [0, -y2, y1], [y2, 0, -y0], [-y1, y0, 0], // columns for δ0, δ1, δ2 as (dPx, dPy, dPz)
-        [1, 0, 0], [0, 1, 0], [0, 0, 1],
-      ];
+      // d(u,v)/dP = (iz, 0, −u·iz) and (0, iz, −v·iz), chained with dP/d(δ, t): columns ek × (R·X) for δ, then I.
+      dP[1] = -y2;
+      dP[2] = y1;
+      dP[3] = y2;
+      dP[5] = -y0;
+      dP[6] = -y1;
+      dP[7] = y0;
       for (let k = 0; k < 6; k++) {
-        const c = dP[k]!;
-        jrow[0]![k] = du[0]! * c[0]! + du[1]! * c[1]! + du[2]! * c[2]!;
-        jrow[1]![k] = dv[0]! * c[0]! + dv[1]! * c[1]! + dv[2]! * c[2]!;
+        const c0 = dP[3 * k]!;
+        const c1 = dP[3 * k + 1]!;
+        const c2 = dP[3 * k + 2]!;
+        jrow[0]![k] = iz * c0 - u * iz * c2;
+        jrow[1]![k] = iz * c1 - v * iz * c2;
       }
       for (let r = 0; r < 2; r++) {
         const J = jrow[r]!;

@@ -1,5 +1,5 @@
 import type { Vec3 } from '../core/messages.js';
-import { solve } from './linalg.js';
+import { solveInPlace } from './linalg.js';
 import { expRot, mul3, type Mat3 } from './rotation.js';
 
 /**
@@ -25,17 +25,22 @@ export function descendPose(R: Mat3, t: Vec3, o: PoseDescent): { R: Mat3; t: Vec
   let cost = normal(R, t, true);
   if (!Number.isFinite(cost)) return null;
   let lambda = 1e-3;
+  const M = new Float64Array(42); // [JtJ + λ·diag | −Jtr], solved in place
   for (let iter = 0; iter < o.iterations; iter++) {
     let improved = false;
     for (let tries = 0; tries < 8 && !improved; tries++) {
-      const A = JtJ.map((row, i) => row.map((v, j) => (i === j ? v * (1 + lambda) + o.ridge : v)));
-      const d = solve(A, Jtr.map((v) => -v));
-      if (!d) return null;
-      const R1 = mul3(expRot([d[0]!, d[1]!, d[2]!]), R);
-      const t1: Vec3 = [t[0] + d[3]!, t[1] + d[4]!, t[2] + d[5]!];
+      for (let i = 0; i < 6; i++) {
+        const row = JtJ[i]!;
+        for (let j = 0; j < 6; j++) M[i * 7 + j] = i === j ? row[j]! * (1 + lambda) + o.ridge : row[j]!;
+        M[i * 7 + 6] = -Jtr[i]!;
+      }
+      if (!solveInPlace(M, 6)) return null;
+      const d0 = M[6]!, d1 = M[13]!, d2 = M[20]!, d3 = M[27]!, d4 = M[34]!, d5 = M[41]!;
+      const R1 = mul3(expRot([d0, d1, d2]), R);
+      const t1: Vec3 = [t[0] + d3, t[1] + d4, t[2] + d5];
       const c1 = normal(R1, t1, false);
       if (c1 < cost) {
-        const step = Math.hypot(d[0]!, d[1]!, d[2]!) + Math.hypot(d[3]!, d[4]!, d[5]!) / Math.max(1, Math.abs(t1[2]));
+        const step = Math.hypot(d0, d1, d2) + Math.hypot(d3, d4, d5) / Math.max(1, Math.abs(t1[2]));
         [R, t] = [R1, t1];
         cost = normal(R, t, true);
         lambda = Math.max(1e-9, lambda / 10);

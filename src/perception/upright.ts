@@ -70,6 +70,9 @@ export function uprightRefine(input: UprightInput): UprightResult | null {
   const JtJ = [0, 1, 2, 3, 4, 5].map(() => new Array<number>(6).fill(0));
   const Jtr = new Array<number>(6).fill(0);
   const J = new Array<number>(6).fill(0);
+  // One corner's dP_ref/d(δ, t): six columns of three, the δ ones refilled per corner, the t ones the identity.
+  const dRef = new Float64Array(18);
+  dRef[9] = dRef[13] = dRef[17] = 1;
   const add = (res: number, wt: number, withJ: boolean): number => {
     if (withJ) {
       for (let a = 0; a < 6; a++) {
@@ -106,14 +109,21 @@ export function uprightRefine(input: UprightInput): UprightResult | null {
         const vv = py * iz;
         const wt = w * isig * isig;
         if (withJ) {
-          // d(u, v)/dP_cam, P_cam = Rcᵀ·(R·X + t − o); dP_ref/dδk = ek × (R·X), dP_ref/dt = I.
-          const dRef: Vec3[] = [[0, -y2, y1], [y2, 0, -y0], [-y1, y0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]];
+          // d(u, v)/dP_cam, P_cam = Rcᵀ·(R·X + t − o); dP_ref/dδk = ek × (R·X), dP_ref/dt = I (dRef's columns).
+          dRef[1] = -y2;
+          dRef[2] = y1;
+          dRef[3] = y2;
+          dRef[5] = -y0;
+          dRef[6] = -y1;
+          dRef[7] = y0;
           for (let r = 0; r < 2; r++) {
             for (let k = 0; k < 6; k++) {
-              const c = dRef[k]!;
-              const dx = Rc[0] * c[0] + Rc[3] * c[1] + Rc[6] * c[2];
-              const dy = Rc[1] * c[0] + Rc[4] * c[1] + Rc[7] * c[2];
-              const dz = Rc[2] * c[0] + Rc[5] * c[1] + Rc[8] * c[2];
+              const c0 = dRef[3 * k]!;
+              const c1 = dRef[3 * k + 1]!;
+              const c2 = dRef[3 * k + 2]!;
+              const dx = Rc[0] * c0 + Rc[3] * c1 + Rc[6] * c2;
+              const dy = Rc[1] * c0 + Rc[4] * c1 + Rc[7] * c2;
+              const dz = Rc[2] * c0 + Rc[5] * c1 + Rc[8] * c2;
               J[k] = r === 0 ? iz * (dx - u * dz) : iz * (dy - vv * dz);
             }
             cost += add(r === 0 ? u - pt[0] : vv - pt[1], wt, true);
