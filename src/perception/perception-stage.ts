@@ -41,7 +41,7 @@ export interface PerceptionStageOptions {
  * or saturated image are each named in the message's `rejected` list and counted; only the others are inferred on.
  */
 export class PerceptionStage {
-  private inFlight = 0;
+  /** FrameSets being worked on. */
   private readonly pending = new Set<Promise<PerceptionGates>>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly geo: GeometryParams;
@@ -71,7 +71,7 @@ export class PerceptionStage {
     const offVehicle = bus.subscribe('fc/vehicle_state', (v) => this.addVehicle(v));
     const offFrames = bus.subscribe('camera/frameset', (fs) => {
       const maxInFlight = this.o.maxInFlight ?? 2;
-      if (this.inFlight >= maxInFlight) {
+      if (this.pending.size >= maxInFlight) {
         this.stats.skipped++;
         return;
       }
@@ -91,14 +91,12 @@ export class PerceptionStage {
 
   /** Runs one FrameSet through the whole path and resolves with its message (also used by the bench and tests). */
   async process(fs: FrameSet): Promise<PerceptionGates> {
-    this.inFlight++;
     const job = this.work(fs);
     this.pending.add(job);
     try {
       return await job;
     } finally {
       this.pending.delete(job);
-      this.inFlight--;
     }
   }
 
