@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,4 +88,57 @@ test('an unreachable UDP peer: a clear message and a non-zero exit', async () =>
   assert.ok(r.stderr.includes(`127.0.0.1:${port}`), r.stderr);
   assert.match(r.stderr, /no heartbeat from an autopilot within 1 s: nothing received/);
   assertNothingArmed(r.stdout);
+});
+
+const haveGst = spawnSync('gst-launch-1.0', ['--version']).status === 0;
+
+// The real flight's daemon end to end: `racepilot run --start` with the race on live cameras (four videotestsrc rigs
+// standing in for the CSI cameras, the shipped detector on the CPU) against `racepilot sim-fc`, PX4's stand-in, over
+// UDP on loopback. The test patterns hold no gate: the race takes off, flies toward the track's gates, and the
+// failsafe for gates not seen holds and lands. SIGTERM then stops it cleanly.
+test('run --start with race.cameras "live" against the simulated PX4: detector, cameras, race, failsafe, clean stop', {
+  skip: haveGst ? false : 'gst-launch-1.0 not installed (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-base)',
+  timeout: 90_000,
+}, async () => {
+  const daemonPort = 20000 + Math.floor(Math.random() * 20000);
+  const fcPort = daemonPort + 1;
+  const { defaultRigs } = await import('../../src/core/config/camera.js');
+  const config = writeConfig('live.json', {
+    log: { level: 'info', format: 'json' },
+    flight: { transport: { kind: 'udp', bindHost: '127.0.0.1', bindPort: daemonPort }, allowArm: true, allowOffboard: true },
+    telemetry: { enabled: false },
+    race: { track: join(ROOT, 'config/tracks/line.json'), cameras: 'live' },
+    perception: { providers: ['cpu'] },
+    camera: {
+      rigs: defaultRigs.map((r) => ({ ...r, width: 160, height: 120, fps: 15, source: { preset: 'videotestsrc', pattern: 'smpte' } })),
+      sync: { maxSkewMs: 34, timeoutMs: 60 },
+    },
+  });
+  const fc = spawn(process.execPath, [BIN, 'sim-fc', '--bind', `127.0.0.1:${fcPort}`, '--peer', `127.0.0.1:${daemonPort}`, '--status-every', '0'], { cwd: ROOT });
+  const daemon = spawn(process.execPath, [BIN, 'run', '--config', config, '--start'], { cwd: ROOT });
+  let out = '';
+  daemon.stdout.on('data', (d) => (out += d));
+  daemon.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => daemon.on('close', (code) => resolve(code)));
+  try {
+    const end = Date.now() + 60_000;
+    while (Date.now() < end && !/"msg":"race: landed: on the ground"/.test(out)) await new Promise((r) => setTimeout(r, 100));
+    daemon.kill('SIGTERM');
+    const code = await exited;
+    for (const line of [
+      'perception: detector runs on cpu',
+      'live cameras and perception started',
+      'race: takeoff: start given; climbing to 1.5 m',
+      'race: racing: at the start hover; flying to gate 1',
+      'race: landed: on the ground',
+      'race: live cameras closed',
+      'stopped',
+    ]) assert.ok(out.includes(`"msg":"${line}"`), `missing "${line}" in the daemon's log:\n${out.slice(-3000)}`);
+    assert.match(out, /"msg":"race: failsafe_hold: no gate seen for [\d.]+ s"/);
+    assert.doesNotMatch(out, /camera format and model input differ/);
+    assert.equal(code, 0, out.slice(-2000));
+  } finally {
+    daemon.kill('SIGKILL');
+    fc.kill('SIGKILL');
+  }
 });
