@@ -1,7 +1,7 @@
 import type { Vec3 } from '../core/messages.js';
 import { invert, solve } from './linalg.js';
 import { nearestRotation, type Mat3 } from './rotation.js';
-import { descendPose } from './pose-lm.js';
+import { descendPose, poseJacobianColumns, setRotationColumns } from './pose-lm.js';
 
 /**
  * Planar-square PnP: a gate's pose in the camera frame from its four inner corners and its known size.
@@ -56,10 +56,8 @@ export function solveSquarePnp(input: SquarePnpInput): SquarePnpResult | null {
   const JtJ = [0, 1, 2, 3, 4, 5].map(() => new Array<number>(6).fill(0));
   const Jtr = new Array<number>(6).fill(0);
   const jrow = [new Array<number>(6).fill(0), new Array<number>(6).fill(0)];
-  // dP/d(δ, t) for one corner, six columns of (dPx, dPy, dPz); the δ columns are refilled per corner, the t columns
-  // are the identity. Preallocated: this runs for every corner of every iteration of every gate on the event loop.
-  const dP = new Float64Array(18);
-  dP[9] = dP[13] = dP[17] = 1;
+  // dP/d(δ, t) for one corner, preallocated: this runs for every corner of every iteration of every gate on the loop.
+  const dP = poseJacobianColumns();
   /** Fills JtJ and Jtr at (R, t); returns the cost, or NaN when a corner is behind the camera. */
   const normal = (Rm: Mat3, tv: Vec3, withJ: boolean): number => {
     let cost = 0;
@@ -83,12 +81,7 @@ export function solveSquarePnp(input: SquarePnpInput): SquarePnpResult | null {
       cost += wi * (ru * ru + rv * rv);
       if (!withJ) continue;
       // d(u,v)/dP = (iz, 0, −u·iz) and (0, iz, −v·iz), chained with dP/d(δ, t): columns ek × (R·X) for δ, then I.
-      dP[1] = -y2;
-      dP[2] = y1;
-      dP[3] = y2;
-      dP[5] = -y0;
-      dP[6] = -y1;
-      dP[7] = y0;
+      setRotationColumns(dP, y0, y1, y2);
       for (let k = 0; k < 6; k++) {
         const c0 = dP[3 * k]!;
         const c1 = dP[3 * k + 1]!;

@@ -52,3 +52,23 @@ export function descendPose(R: Mat3, t: Vec3, o: PoseDescent): { R: Mat3; t: Vec
   }
   return { R, t, cost };
 }
+
+/**
+ * dP/d(δ, t) of one point P = R·X + t under R ← exp(δ)·R, as six columns of three (δ0, δ1, δ2, then t): a buffer
+ * whose t columns are the identity, and whose δ columns, ek × (R·X), `setRotationColumns` refills per point.
+ */
+export function poseJacobianColumns(): Float64Array {
+  const c = new Float64Array(18);
+  c[9] = c[13] = c[17] = 1;
+  return c;
+}
+
+/** Writes the δ columns ek × y (y = R·X) into a poseJacobianColumns buffer; the zero entries never change. */
+export function setRotationColumns(c: Float64Array, y0: number, y1: number, y2: number): void {
+  c[1] = -y2;
+  c[2] = y1;
+  c[3] = y2;
+  c[5] = -y0;
+  c[6] = -y1;
+  c[7] = y0;
+}

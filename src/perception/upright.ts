@@ -1,6 +1,6 @@
 import type { Vec3 } from '../core/messages.js';
 import { invert } from './linalg.js';
-import { descendPose } from './pose-lm.js';
+import { descendPose, poseJacobianColumns, setRotationColumns } from './pose-lm.js';
 import type { Mat3 } from './rotation.js';
 
 /**
@@ -70,9 +70,8 @@ export function uprightRefine(input: UprightInput): UprightResult | null {
   const JtJ = [0, 1, 2, 3, 4, 5].map(() => new Array<number>(6).fill(0));
   const Jtr = new Array<number>(6).fill(0);
   const J = new Array<number>(6).fill(0);
-  // One corner's dP_ref/d(δ, t): six columns of three, the δ ones refilled per corner, the t ones the identity.
-  const dRef = new Float64Array(18);
-  dRef[9] = dRef[13] = dRef[17] = 1;
+  // One corner's dP_ref/d(δ, t), preallocated (see pose-lm.ts).
+  const dRef = poseJacobianColumns();
   const add = (res: number, wt: number, withJ: boolean): number => {
     if (withJ) {
       for (let a = 0; a < 6; a++) {
@@ -110,12 +109,7 @@ export function uprightRefine(input: UprightInput): UprightResult | null {
         const wt = w * isig * isig;
         if (withJ) {
           // d(u, v)/dP_cam, P_cam = Rcᵀ·(R·X + t − o); dP_ref/dδk = ek × (R·X), dP_ref/dt = I (dRef's columns).
-          dRef[1] = -y2;
-          dRef[2] = y1;
-          dRef[3] = y2;
-          dRef[5] = -y0;
-          dRef[6] = -y1;
-          dRef[7] = y0;
+          setRotationColumns(dRef, y0, y1, y2);
           for (let r = 0; r < 2; r++) {
             for (let k = 0; k < 6; k++) {
               const c0 = dRef[3 * k]!;
