@@ -56,8 +56,9 @@ export class Preprocessor {
     const plane = W * H;
     const d = img.data;
     const row = img.width * C;
-    // The four bilinear weights are computed once per output pixel and shared by its channels; the column offsets
-    // are precomputed in bytes. (4.7 → about 2 ms for eight 640×480 RGB frames into 192×192 on this VM.)
+    // The four bilinear weights are computed once per output pixel and shared by its channels, the column offsets
+    // are precomputed in bytes, and colour is unrolled (a generic per-channel inner loop was slower in a throw-away
+    // microbenchmark). `racepilot bench perception` shows what the stage costs (preprocess p50).
     const o0 = ax.o0;
     const o1 = ax.o1;
     const fxs = ax.f;

@@ -41,13 +41,10 @@ export interface UprightInput {
 
 export interface UprightResult {
   R_ref_gate: Mat3;
+  /** The fit's gate centre: not used for the reported position (see withGravity in gate-geometry.ts). */
   t_ref_m: Vec3;
-  /** Covariance of t_ref_m (m²), inflated when the corners fit worse than their noise says. */
-  covT: number[][];
-  /** 1σ of the rotation's total angle (rad), inflated the same way. */
+  /** 1σ of the rotation's total angle (rad), inflated when the corners fit worse than their noise says. */
   sigmaRot: number;
-  /** RMS whitened residual per degree of freedom (≈1 when corners and prior agree). */
-  rmsSigma: number;
 }
 
 const OBJ: readonly (readonly [number, number])[] = [[-1, -1], [1, -1], [1, 1], [-1, 1]];
@@ -164,15 +161,8 @@ export function uprightRefine(input: UprightInput): UprightResult | null {
   // Two residuals per seen corner and two from the prior, six unknowns. A fit worse than the noise (a mismatched
   // stereo pair, a corner on the wrong gate) widens the uncertainty rather than hiding behind it.
   const dof = Math.max(1, 2 * nSeen + 2 - 6);
-  const chi2 = cost / dof;
-  const inflate = Math.max(1, chi2);
-  return {
-    R_ref_gate: R,
-    t_ref_m: t,
-    covT: [3, 4, 5].map((i) => [3, 4, 5].map((j) => inv[i]![j]! * inflate)),
-    sigmaRot: Math.sqrt(varRot * inflate),
-    rmsSigma: Math.sqrt(chi2),
-  };
+  const inflate = Math.max(1, cost / dof);
+  return { R_ref_gate: R, t_ref_m: t, sigmaRot: Math.sqrt(varRot * inflate) };
 }
 
 /** R with its y axis turned onto `down` and its z kept as near as possible; null when z is along gravity. */

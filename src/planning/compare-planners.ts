@@ -46,7 +46,7 @@ export function comparePlanners(track: Track, limits: VehicleLimits, takeoffAlti
   const params = { ...defaultPlannerParams(limits), bounds: boundsOfHall(track.hall) };
   const n = track.gates.length;
   const seq = Array.from({ length: n * track.laps }, (_, i) => track.gates[i % n]!);
-  const gates = seq.map((g) => ({ index: 0, p_ned_m: g.p_ned_m, n_ned: gateNormal(g) }));
+  const gates = seq.map((g, i) => ({ index: i % n, p_ned_m: g.p_ned_m, n_ned: gateNormal(g) }));
   const s = track.start.p_ned_m;
   const start: PlanStart3 = { p: [s[0], s[1], s[2] - takeoffAltitudeM], v: [0, 0, 0], a: [0, 0, 0] };
   // The point mass gets the box that suits it best on this course (see accelBox): fair to the model compared.
@@ -86,22 +86,25 @@ export function comparePlanners(track: Track, limits: VehicleLimits, takeoffAlti
     const t0 = performance.now();
     const speeds = params.gateSpeedsMps;
     const at = (k: number, j: number): PlanStart3 => ({ p: gates[k]!.p_ned_m, v: gates[k]!.n_ned.map((c) => c * speeds[j]!) as Vec3, a: [0, 0, 0] });
-    // cost[k][j]: fastest arrival at gate k with speed j; from[k][j]: the speed index at gate k−1 it came from.
+    // cost[k][j]: fastest arrival at gate k with speed j; back[k][j]: the speed index at gate k−1 it came from;
+    // dur[k][j]: that last segment's duration.
     const cost: number[][] = [];
     const back: number[][] = [];
+    const dur: number[][] = [];
     for (let k = 0; k < gates.length; k++) {
       cost.push(speeds.map(() => Infinity));
       back.push(speeds.map(() => -1));
+      dur.push(speeds.map(() => NaN));
       for (let j = 0; j < speeds.length; j++) {
         if (k === 0) {
           const T = m.segment(start, at(0, j), 0);
-          if (T !== null) cost[0]![j] = T;
+          if (T !== null) [cost[0]![j], dur[0]![j]] = [T, T];
           continue;
         }
         for (let i = 0; i < speeds.length; i++) {
           if (!Number.isFinite(cost[k - 1]![i]!)) continue;
           const T = m.segment(at(k - 1, i), at(k, j), k);
-          if (T !== null && cost[k - 1]![i]! + T < cost[k]![j]!) [cost[k]![j], back[k]![j]] = [cost[k - 1]![i]! + T, i];
+          if (T !== null && cost[k - 1]![i]! + T < cost[k]![j]!) [cost[k]![j], back[k]![j], dur[k]![j]] = [cost[k - 1]![i]! + T, i, T];
         }
       }
     }
@@ -110,8 +113,10 @@ export function comparePlanners(track: Track, limits: VehicleLimits, takeoffAlti
     if (!Number.isFinite(last[j]!)) return null;
     const searchMs = performance.now() - t0;
     const chosen: number[] = [];
+    const durations: number[] = [];
     for (let k = gates.length - 1; k >= 0; k--) {
       chosen.unshift(j);
+      durations.unshift(dur[k]![j]!);
       j = back[k]![j]!;
     }
     // Walk the chosen plan every 10 ms: path, speeds, and what it asks of the attitude.
@@ -124,7 +129,7 @@ export function comparePlanners(track: Track, limits: VehicleLimits, takeoffAlti
     let lap = 0;
     for (let k = 0; k < gates.length; k++) {
       const to = at(k, chosen[k]!);
-      const T = m.segment(from, to, k)!;
+      const T = durations[k]!;
       lap += T;
       for (let t = 0; t < T; t += 0.01) {
         const st = m.state(from, to, T, t);

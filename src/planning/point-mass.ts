@@ -6,8 +6,10 @@ import { accelerationFeasible, type VehicleLimits } from './limits.js';
  * minimum-jerk planner the race flies (bench-planning.ts). Each axis flies bang-bang: full acceleration one way,
  * then full the other, within a box of per-axis accelerations that fits inside the quadrotor's thrust and tilt
  * limits; the three axes share the segment's duration (the slowest axis sets it, the others use less acceleration).
- * Velocity limits and drag are not modelled: the result is a lower bound on the lap time, and its acceleration jumps
- * at every switch, which a quadrotor can only follow by turning its thrust vector instantly.
+ * Each axis's two phases use the same magnitude, so the vertical axis is held to the smaller of climb and sink both
+ * ways (an asymmetric profile would be faster climbing). Velocity limits and drag are not modelled. So the result is a
+ * lower bound for this simplified model only, and its acceleration jumps at every switch, which a quadrotor can only
+ * follow by turning its thrust vector instantly.
  */
 
 /** Per-axis acceleration bounds (m/s², NED): |ax|, |ay| ≤ h; −up ≤ az ≤ down. */

@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { McapStreamReader, type McapTypes } from '@mcap/core';
+import { open } from 'node:fs/promises';
+import { McapIndexedReader, McapStreamReader, type McapTypes } from '@mcap/core';
 import * as zstd from '@foxglove/wasm-zstd';
 import { InputError } from '../core/errors.js';
 import { LOG_METADATA_NAME, LOG_PROFILE, LOG_VERSION } from './mcap-writer.js';
@@ -250,8 +251,6 @@ export interface IndexedLog {
  * the caller reads it front to back with iterateLog, which recovers what can be recovered.
  */
 export async function openIndexedLog(file: string): Promise<IndexedLog | null> {
-  const { open } = await import('node:fs/promises');
-  const { McapIndexedReader } = await import('@mcap/core');
   const handle = await open(file, 'r');
   try {
     const fileBytes = (await handle.stat()).size;

@@ -1,4 +1,4 @@
-import { CameraModel } from '../camera/camera-model.js';
+import { CameraModel, scaledCalibration } from '../camera/camera-model.js';
 import { mat3Apply, mat3Transpose, type RigCamera } from '../camera/rig.js';
 import type { TopicBus } from '../core/bus.js';
 import { ManualClock } from '../core/clock.js';
@@ -9,7 +9,6 @@ import { BatchPreprocessor } from '../perception/batch-preprocess.js';
 import { DetectorSession } from '../perception/detector-session.js';
 import { PerceptionStage } from '../perception/perception-stage.js';
 import { trackGateInnerSize, type Track } from '../planning/track.js';
-import { scaledCalibration } from './render/lens-table.js';
 import { NEUTRAL_LOOK } from './render/look.js';
 import { RenderPool } from './render/render-pool.js';
 import { quatToMat } from './render/rig-renderer.js';

@@ -5,9 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CameraModel, type CameraCalibration } from '../../camera/camera-model.js';
+import { CameraModel, type CameraCalibration, scaledCalibration } from '../../camera/camera-model.js';
 import { defaultRigs, rigSchema, type CameraConfig } from '../../core/config/camera.js';
-import { scaledCalibration } from './lens-table.js';
 import type { RenderWorkerData, RenderWorkerJob } from './render-worker.js';
 
 export interface BenchRenderOptions {

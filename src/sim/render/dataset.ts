@@ -8,9 +8,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CameraModel, type CameraCalibration } from '../../camera/camera-model.js';
+import { CameraModel, type CameraCalibration, scaledCalibration } from '../../camera/camera-model.js';
 import { defaultRigs } from '../../core/config/camera.js';
-import { LensTable, scaledCalibration } from './lens-table.js';
+import { LensTable } from './lens-table.js';
 import { gateLabels, cornersCsvRow } from './labels.js';
 import { randomLook } from './look.js';
 import { encodePng } from './png.js';

@@ -6,7 +6,7 @@
  * Rays are grouped into square tiles with a bounding cone each, so a frame tests each scene rectangle against a few
  * hundred cones instead of every pixel.
  */
-import { CameraModel, type CameraCalibration } from '../../camera/camera-model.js';
+import type { CameraModel } from '../../camera/camera-model.js';
 
 export const TILE = 16;
 
@@ -105,4 +105,3 @@ export class LensTable {
   }
 }
 
-export { scaledCalibration } from '../../camera/camera-model.js';

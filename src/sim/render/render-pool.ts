@@ -4,11 +4,11 @@
  * `render()` while its control loop keeps running; at most one frame is in flight per pool (a caller asking
  * while one is busy gets an error and should skip the frame, as a real camera drops one).
  */
+import { scaledCalibration } from '../../camera/camera-model.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { RigCamera } from '../../camera/rig.js';
 import type { Quat, Vec3 } from '../../core/messages.js';
-import { scaledCalibration } from './lens-table.js';
 import type { Look } from './look.js';
 import type { RenderOutput } from './renderer.js';
 import type { RenderWorkerData, WorkerCamera } from './render-worker.js';

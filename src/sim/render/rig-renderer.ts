@@ -4,10 +4,10 @@
  * configured size with the intrinsics scaled alike (the simulator renders at half size by default: see bench.ts for
  * the rates), in the rig's pixel format.
  */
-import { CameraModel } from '../../camera/camera-model.js';
+import { CameraModel, scaledCalibration } from '../../camera/camera-model.js';
 import type { RigCamera } from '../../camera/rig.js';
 import type { Quat, Vec3 } from '../../core/messages.js';
-import { LensTable, scaledCalibration } from './lens-table.js';
+import { LensTable } from './lens-table.js';
 import type { Look } from './look.js';
 import { mulMat, mulVec, type CameraPose, type Mat3 } from './math3.js';
 import { Renderer, type RenderOutput } from './renderer.js';
