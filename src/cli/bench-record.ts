@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TopicBus } from '../core/bus.js';
 import { ManualClock } from '../core/clock.js';
 import { configWith } from '../core/config/load.js';
@@ -17,6 +18,8 @@ export interface ImageBenchOptions {
   jpegQuality: number;
   /** FrameSets per second (each of 8 images: four stereo rigs). */
   hz: number;
+  /** The cameras' pixel format (the rigs default to RGB: the detector takes colour). */
+  pixels: 'GRAY8' | 'RGB';
 }
 
 export interface RecordBenchResult {
@@ -35,7 +38,7 @@ export interface RecordBenchResult {
  * What recording costs at the flight layer's full rate: per simulated second 50 vehicle states, 50 setpoints,
  * 300 received and 60 sent MAVLink packets, 1 status and link-stats message. Messages are published as fast as the
  * recorder takes them (a ManualClock stands in for time), so CPU per simulated second is the recorder's cost at
- * that rate. The lead wires it as `racepilot bench record`. Camera frames are not in it yet (no FrameSet producer).
+ * that rate; with images, FrameSets of four stereo rigs are published in real time.
  */
 /** `keepAs`: keep the log as `${keepAs}-000.mcap` (e.g. to time `racepilot replay --speed max` on it) instead of deleting it. */
 export async function benchRecord(seconds = 20, images: ImageBenchOptions | null = null, keepAs: string | null = null): Promise<RecordBenchResult & { files: string[] }> {
@@ -47,9 +50,9 @@ export async function benchRecord(seconds = 20, images: ImageBenchOptions | null
     ...base, minFreeBytes: 0, minFreeBytesImages: 0,
     images: { ...base.images, format: images?.format ?? 'none', jpegQuality: images?.jpegQuality ?? base.images.jpegQuality },
   };
-  // The worker must keep up for the figure to mean anything: a huge backlog allowance, and dropped images counted.
-  const rec = startRecording(bus, clock, config, { basePath: keepAs ?? join(dir, 'b'), maxBacklogBytes: 2 ** 40, metadata: { mode: 'bench-record' } });
-  const frames = images ? syntheticFrames(images.width, images.height, 4) : [];
+  // The daemon's own image ring (64 MiB); images it had to drop are counted.
+  const rec = startRecording(bus, clock, config, { basePath: keepAs ?? join(dir, 'b'), metadata: { mode: 'bench-record' } });
+  const frames = images ? syntheticFrames(images.width, images.height, 4, images.pixels) : [];
   const framePeriodMs = images ? 1000 / images.hz : Infinity;
   let nextFrameMs = 0;
   let frameSeq = 0;
@@ -76,11 +79,16 @@ export async function benchRecord(seconds = 20, images: ImageBenchOptions | null
       bus.publish('fc/status', { tUs, linkUp: true, lastHeartbeatUs: tUs, autopilot: 'px4', vehicleType: 'QUADROTOR', systemId: 1, mode: 'OFFBOARD', externalControl: true, armed: true, batteryV: 15, batteryRemaining: 0.7 });
     }
     mainUs += (performance.now() - t0) * 1000;
-    // Let the batch go out once per simulated 10 ms, as the live event loop would.
-    if (ms % 10 === 9) await new Promise((r) => setImmediate(r));
+    // Let the batch go out once per simulated 10 ms, as the live event loop would; with images, in real time, as
+    // cameras deliver them (faster, the worker would fall behind by design and drop images, which is counted).
+    if (ms % 10 === 9) {
+      const aheadMs = images ? ms - (performance.now() - wall0) : 0;
+      await new Promise((r) => (aheadMs > 1 ? setTimeout(r, aheadMs) : setImmediate(r)));
+    }
   }
 
   const summary = await rec.stop();
+  if (summary.abortedReason) process.stderr.write(`bench record: recording stopped early: ${summary.abortedReason}\n`);
   const cpu = process.cpuUsage(cpu0);
   const wallS = (performance.now() - wall0) / 1000;
   rmSync(dir, { recursive: true, force: true });
@@ -97,10 +105,11 @@ export async function benchRecord(seconds = 20, images: ImageBenchOptions | null
 }
 
 /**
- * Eight gray images like a camera's: a smooth gradient (walls, floor), a few hard-edged bright frames (gates) and
- * ±4 levels of sensor noise, which is what decides how well they compress. Deterministic (own PRNG).
+ * Eight images like a camera's: a smooth gradient (walls, floor), a few hard-edged bright frames (gates) and
+ * ±4 levels of sensor noise, which is what decides how well they compress; RGB ones tinted per channel.
+ * Deterministic (own PRNG).
  */
-function syntheticFrames(width: number, height: number, count: number): CameraImage[][] {
+function syntheticFrames(width: number, height: number, count: number, pixels: 'GRAY8' | 'RGB'): CameraImage[][] {
   let seed = 12345;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
   return Array.from({ length: count }, () =>
@@ -116,7 +125,16 @@ function syntheticFrames(width: number, height: number, count: number): CameraIm
           data[y * width + x] = Math.max(0, Math.min(255, Math.round(v + (rnd() - 0.5) * 8)));
         }
       }
-      return { tUs: 0, tSampleUs: 0, rig: ['front', 'left', 'right', 'rear'][k >> 1]!, side: k % 2 ? 'right' : 'left', seq: 0, width, height, format: 'GRAY8', data };
+      const base = { tUs: 0, tSampleUs: 0, rig: ['front', 'left', 'right', 'rear'][k >> 1]!, side: k % 2 ? 'right' : 'left', seq: 0, width, height } as const;
+      if (pixels === 'GRAY8') return { ...base, format: 'GRAY8', data };
+      const rgb = new Uint8Array(width * height * 3);
+      for (let p = 0; p < data.length; p++) {
+        const v = data[p]!;
+        rgb[3 * p] = v;
+        rgb[3 * p + 1] = (v * 7) >> 3;
+        rgb[3 * p + 2] = Math.min(255, v + ((p * 5) & 7));
+      }
+      return { ...base, format: 'RGB', data: rgb };
     }),
   );
 }
@@ -125,11 +143,12 @@ function frameSet(images: CameraImage[], tUs: number, seq: number): FrameSet {
   return { tUs, tSampleUs: tUs - 5000, seq, images: images.map((img) => ({ ...img, tUs, tSampleUs: tUs - 5000, seq })), holes: [], dead: [], skewUs: 0 };
 }
 
-const USAGE = `usage: racepilot bench record [--seconds N] [--images] [--size WxH] [--image-format png|jpeg|raw] [--jpeg-quality Q] [--hz N] [--compare] [--keep OUT.mcap] [--json]
+const USAGE = `usage: racepilot bench record [--seconds N] [--images] [--size WxH] [--pixels rgb|gray] [--image-format png|jpeg|raw] [--jpeg-quality Q] [--hz N] [--compare] [--keep OUT.mcap] [--json]
 
 CPU cost of recording at full rate to MCAP: the flight layer's topics, and with --images FrameSets of four stereo
-rigs (8 gray images) at --hz (default 30) of --size (default 640x480, the rigs' configured size). --compare also
-times the simulator's renderer on one thread for the same FrameSets, the pipeline's own CPU to compare with.
+rigs (8 images, --pixels rgb as the rigs deliver by default, or gray) at --hz (default 30) of --size (default
+640x480, the rigs' configured size). --compare then runs the daemon's perception (pruned model, paced at --hz, on
+rendered FrameSets) on its own and reports recording's CPU as a share of the pipeline's.
 --keep OUT.mcap keeps the log (OUT-000.mcap), e.g. to time \`racepilot replay --speed max\` on four rigs at 30 Hz.
 `;
 
@@ -139,8 +158,8 @@ export async function run(argv: string[]): Promise<number> {
     argv,
     {
       seconds: { type: 'string', default: '20' }, images: { type: 'boolean', default: false }, size: { type: 'string', default: '640x480' },
-      'image-format': { type: 'string', default: 'png' }, 'jpeg-quality': { type: 'string', default: '80' }, hz: { type: 'string', default: '30' },
-      compare: { type: 'boolean', default: false }, keep: { type: 'string' }, json: { type: 'boolean', default: false },
+      pixels: { type: 'string', default: 'rgb' }, 'image-format': { type: 'string', default: 'png' }, 'jpeg-quality': { type: 'string', default: '80' },
+      hz: { type: 'string', default: '30' }, compare: { type: 'boolean', default: false }, keep: { type: 'string' }, json: { type: 'boolean', default: false },
     },
     USAGE,
   );
@@ -152,28 +171,36 @@ export async function run(argv: string[]): Promise<number> {
   if (!size) throw new UsageError(`--size must be WIDTHxHEIGHT, e.g. 640x480, not "${values.size}"`);
   const format = values['image-format'];
   if (format !== 'png' && format !== 'jpeg' && format !== 'raw') throw new UsageError(`--image-format must be png, jpeg or raw, not "${format}"`);
+  if (values.pixels !== 'rgb' && values.pixels !== 'gray') throw new UsageError(`--pixels must be rgb or gray, not "${values.pixels}"`);
   const hz = Number(values.hz);
   const jpegQuality = Number(values['jpeg-quality']);
   if (!(hz > 0 && hz <= 120)) throw new UsageError(`--hz must be in (0, 120], not "${values.hz}"`);
   if (!(Number.isInteger(jpegQuality) && jpegQuality >= 1 && jpegQuality <= 100)) throw new UsageError(`--jpeg-quality must be 1..100, not "${values['jpeg-quality']}"`);
   const width = Number(size[1]);
   const height = Number(size[2]);
-  const r = await benchRecord(seconds, values.images ? { width, height, format, jpegQuality, hz } : null, values.keep ? values.keep.replace(/\.mcap$/i, '') : null);
-  let render: { cpuMsPerFrameset: number; cpuMsPerS: number } | null = null;
+  const pixels = values.pixels === 'rgb' ? 'RGB' : 'GRAY8';
+  const r = await benchRecord(seconds, values.images ? { width, height, format, jpegQuality, hz, pixels } : null, values.keep ? values.keep.replace(/\.mcap$/i, '') : null);
+  let pipeline: { cpuMsPerFrameset: number; cpuMsPerS: number } | null = null;
   if (values.compare) {
-    const { benchRender } = await import('../sim/render/bench.js');
-    const b = await benchRender({ scale: width / 640, framesets: 6, workers: 0, channels: 1 });
-    render = { cpuMsPerFrameset: b.singleThread.cpuMsPerFrameset, cpuMsPerS: b.singleThread.cpuMsPerFrameset * hz };
+    // Run after recording, never beside it: two cores, and each figure is a process's own CPU time.
+    process.stderr.write('bench record: running perception (pruned model, paced) for the comparison...\n');
+    const { benchPerception } = await import('./bench-perception.js');
+    const { configWith } = await import('../core/config/load.js');
+    const config = configWith({});
+    config.camera.rigs = config.camera.rigs.map((rig) => ({ ...rig, width, height, fps: hz, format: pixels }));
+    const p = await benchPerception({ config, models: [fileURLToPath(new URL('../../../models/gate-detector.onnx', import.meta.url))], durationS: 5, rateHz: hz });
+    const cpuMsPerFrameset = p.models[0]!.paced.cpuMsPerFrameset;
+    pipeline = { cpuMsPerFrameset, cpuMsPerS: cpuMsPerFrameset * hz };
   }
-  const out = { ...r, render, recordingVsRender: render ? r.processCpuMsPerS / render.cpuMsPerS : null };
+  const out = { ...r, pipeline, recordingVsPipeline: pipeline ? r.processCpuMsPerS / pipeline.cpuMsPerS : null };
   if (values.json) {
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
-    const img = r.images ? `, images ${r.images.format} ${r.images.width}x${r.images.height} 8 × ${r.images.hz} Hz: ${r.images.recorded} FrameSets recorded, ${r.images.dropped} dropped` : '';
+    const img = r.images ? `, images ${r.images.format} ${r.images.pixels} ${r.images.width}x${r.images.height} 8 × ${r.images.hz} Hz: ${r.images.recorded} FrameSets recorded, ${r.images.dropped} dropped` : '';
     process.stdout.write(
       `recorded ${r.messages} messages over ${r.simulatedS} simulated s (${(r.bytesOnDisk / 1024).toFixed(0)} KiB on disk, ${(r.bytesOnDisk / 1048576 / r.simulatedS).toFixed(2)} MiB/s) in ${r.wallS.toFixed(1)} s${img}\n` +
         `event loop: ${r.mainThreadMsPerS.toFixed(2)} ms per simulated s; whole process: ${r.processCpuMsPerS.toFixed(1)} ms per s (${(r.processCpuMsPerS / 10).toFixed(1)}% of one core)\n` +
-        (render ? `renderer (one thread, same FrameSets): ${render.cpuMsPerFrameset.toFixed(1)} ms CPU per FrameSet = ${render.cpuMsPerS.toFixed(0)} ms per s; recording costs ${(100 * out.recordingVsRender!).toFixed(1)}% of it\n` : ''),
+        (pipeline ? `perception (pruned, paced at ${hz} Hz): ${pipeline.cpuMsPerFrameset.toFixed(1)} ms CPU per FrameSet = ${pipeline.cpuMsPerS.toFixed(0)} ms per s; recording costs ${(100 * out.recordingVsPipeline!).toFixed(1)}% of it\n` : ''),
     );
   }
   return 0;

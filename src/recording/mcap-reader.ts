@@ -4,6 +4,7 @@ import { McapIndexedReader, McapStreamReader, type McapTypes } from '@mcap/core'
 import * as zstd from '@foxglove/wasm-zstd';
 import { InputError } from '../core/errors.js';
 import { LOG_METADATA_NAME, LOG_PROFILE, LOG_VERSION } from './mcap-writer.js';
+import { codecForText } from './ros2-image.js';
 import { decodeJson, type JsonSchema } from './schemas.js';
 
 const MCAP_MAGIC = Buffer.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
@@ -23,6 +24,8 @@ export interface LogChannel {
   messageEncoding: string;
   /** The channel's JSON Schema when it has one (encoding jsonschema), else null. */
   schema: JsonSchema | null;
+  /** The channel's ROS 2 message definition when it has one (encoding ros2msg: the camera images), else null. */
+  ros2msg: string | null;
   count: number;
 }
 
@@ -166,6 +169,7 @@ export function* iterateLog(file: string): Generator<LogMessage, LogInfo, void> 
               schemaEncoding: schema?.encoding ?? '',
               messageEncoding: rec.messageEncoding,
               schema: schema?.encoding === 'jsonschema' ? parseSchema(schema.data) : null,
+              ros2msg: ros2msgText(schema),
               count: 0,
             };
             channels.set(rec.id, ch);
@@ -220,10 +224,30 @@ export function checkReplayable(info: LogInfo): void {
   }
 }
 
-/** Decodes one of our JSON messages into its typed topic message (bytes fields revived). */
+/**
+ * Decodes one of our messages: a JSON one into its typed topic message (bytes fields revived), a CDR one (camera
+ * images) with its own ros2msg schema. A message that does not decode is an InputError naming channel and sequence.
+ */
 export function decodeMessage(m: LogMessage): unknown {
+  const where = `${m.topic} message ${m.sequence}`;
+  if (m.channel.messageEncoding === 'cdr') {
+    if (m.channel.ros2msg === null) throw new InputError('CDR message on a channel without a ros2msg schema', where);
+    try {
+      return codecForText(m.channel.schemaName, m.channel.ros2msg).reader.readMessage(m.data);
+    } catch (err) {
+      throw new InputError(`CDR message does not decode with its schema ${m.channel.schemaName}: ${(err as Error).message}`, where, { cause: err });
+    }
+  }
   const text = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8');
-  return decodeJson(text, m.channel.schema ?? {});
+  try {
+    return decodeJson(text, m.channel.schema ?? {});
+  } catch (err) {
+    throw new InputError(`message is not JSON: ${(err as Error).message}`, where, { cause: err });
+  }
+}
+
+function ros2msgText(schema: McapTypes.Schema | undefined): string | null {
+  return schema?.encoding === 'ros2msg' ? Buffer.from(schema.data).toString('utf8') : null;
 }
 
 function parseSchema(data: Uint8Array): JsonSchema | null {
@@ -277,6 +301,7 @@ export async function openIndexedLog(file: string): Promise<IndexedLog | null> {
       channels.set(id, {
         id, topic: c.topic, schemaName: schema?.name ?? '', schemaEncoding: schema?.encoding ?? '', messageEncoding: c.messageEncoding,
         schema: schema?.encoding === 'jsonschema' ? parseSchema(schema.data) : null,
+        ros2msg: ros2msgText(schema),
         count: Number(stats.channelMessageCounts.get(id) ?? 0n),
       });
     }

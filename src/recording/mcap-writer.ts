@@ -1,11 +1,15 @@
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { McapChunkBuilder, McapRecordBuilder, McapConstants, type McapTypes } from '@mcap/core';
-import { crc32, crc32Final, crc32Init, crc32Update } from '@foxglove/crc';
+import { McapRecordBuilder, McapConstants, type McapTypes } from '@mcap/core';
 import * as zstd from '@foxglove/wasm-zstd';
+import { ChunkRecords, chunkHeader, crc32Continue } from './mcap-chunk.js';
 
-/** Our profile in the MCAP header, and the log format version in its metadata (see mcap-reader.ts). */
+/**
+ * Our profile in the MCAP header, and the log format version in its metadata (see mcap-reader.ts). A reader
+ * replays every version up to its own and refuses newer ones by name.
+ * 1: every channel JSON. 2: camera images as CDR (foxglove_msgs/msg/RawImage and CompressedImage, ros2-image.ts).
+ */
 export const LOG_PROFILE = 'racepilot';
-export const LOG_VERSION = 1;
+export const LOG_VERSION = 2;
 export const LOG_METADATA_NAME = 'racepilot';
 
 export interface McapFileWriterOptions {
@@ -25,23 +29,25 @@ export interface McapFileWriterOptions {
  *
  * Why not @mcap/core's McapWriter: it closes a chunk only when the chunk outgrows chunkSize, and has no way to close
  * one on demand, so at telemetry rates a chunk could stay in memory for minutes and a `kill -9` would lose all of
- * it. This class uses the same library builders (McapRecordBuilder, McapChunkBuilder) and writes the same records
+ * it. This class uses the library's McapRecordBuilder for every record outside chunks and writes the same records
  * in the same order (schemas and channels inside the chunk that first uses them, message indexes after each
- * chunk, a full summary with chunk indexes at the end), and adds `flushChunk()`.
+ * chunk, a full summary with chunk indexes at the end), and adds `flushChunk()`. A chunk's own records are built
+ * in reused memory (mcap-chunk.ts says why) and written without being copied again.
  */
 export class McapFileWriter {
   private readonly fd: number;
   private readonly rec = new McapRecordBuilder();
-  private readonly chunk = new McapChunkBuilder({ useMessageIndex: true });
+  private readonly chunk = new ChunkRecords();
   private readonly schemas = new Map<number, McapTypes.Schema>();
   private readonly channels = new Map<number, McapTypes.Channel>();
   private readonly writtenInChunk = { schemas: new Set<number>(), channels: new Set<number>() };
   private readonly chunkIndexes: McapTypes.ChunkIndex[] = [];
   private readonly metadataIndexes: McapTypes.MetadataIndex[] = [];
-  private dataCrc = crc32Init();
   private pos = 0n;
   private syncedPos = 0n;
   private closed = false;
+  /** Whether the open chunk is compressed when it is written (with `compression: zstd`); the caller's choice per chunk. */
+  compressOpenChunk = true;
   readonly stats: McapTypes.Statistics = {
     messageCount: 0n,
     schemaCount: 0,
@@ -62,7 +68,7 @@ export class McapFileWriter {
     this.fd = openSync(path, 'wx');
     this.rec.writeMagic();
     this.rec.writeHeader(header);
-    this.emit(true);
+    this.emit();
   }
 
   /** zstd is a WebAssembly module: await this once before writing compressed chunks. */
@@ -100,7 +106,7 @@ export class McapFileWriter {
     const length = this.rec.writeMetadata({ name, metadata });
     this.metadataIndexes.push({ offset, length, name });
     this.stats.metadataCount++;
-    this.emit(true);
+    this.emit();
   }
 
   addMessage(channelId: number, sequence: number, logTime: bigint, publishTime: bigint, data: Uint8Array): void {
@@ -128,33 +134,33 @@ export class McapFileWriter {
   /** Compresses and writes the open chunk (and its message indexes); a no-op when it is empty. */
   flushChunk(): void {
     if (this.chunk.numMessages === 0) return;
-    const raw = this.chunk.buffer;
+    const raw = this.chunk.records();
     let compression = '';
     let records: Uint8Array = raw;
-    if (this.opts.compression === 'zstd') {
+    if (this.opts.compression === 'zstd' && this.compressOpenChunk) {
       compression = 'zstd';
       records = zstd.compress(raw, this.opts.zstdLevel);
     }
     const chunkStartOffset = this.pos;
-    const chunkLength = this.rec.writeChunk({
-      messageStartTime: this.chunk.messageStartTime,
-      messageEndTime: this.chunk.messageEndTime,
-      uncompressedSize: BigInt(raw.length),
-      uncompressedCrc: crc32(raw),
-      compression,
-      records,
+    const { messageStartTime, messageEndTime } = this.chunk;
+    // The chunk's header, then its records straight from the reused buffer (no copy of the records in between).
+    const header = chunkHeader({
+      start: messageStartTime, end: messageEndTime, uncompressedSize: raw.length, uncompressedCrc: crc32Continue(0, raw),
+      compression, recordsLength: records.byteLength,
     });
-    this.emit(true);
+    this.writeOut(header);
+    this.writeOut(records);
+    const chunkLength = BigInt(header.length + records.byteLength);
     const messageIndexOffsets = new Map<number, bigint>();
     let messageIndexLength = 0n;
-    for (const index of this.chunk.indices) {
+    for (const index of this.chunk.indices()) {
       messageIndexOffsets.set(index.channelId, this.pos + messageIndexLength);
       messageIndexLength += this.rec.writeMessageIndex(index);
     }
-    this.emit(true);
+    this.emit();
     this.chunkIndexes.push({
-      messageStartTime: this.chunk.messageStartTime,
-      messageEndTime: this.chunk.messageEndTime,
+      messageStartTime,
+      messageEndTime,
       chunkStartOffset,
       chunkLength,
       messageIndexOffsets,
@@ -173,17 +179,19 @@ export class McapFileWriter {
   close(): void {
     if (this.closed) return;
     this.flushChunk();
-    this.rec.writeDataEnd({ dataSectionCrc: crc32Final(this.dataCrc) });
-    this.emit(false);
+    // 0: not computed, which MCAP allows. Every chunk carries the CRC of its records, and that is what finds damage
+    // (mcap-reader.ts); a second pass over every byte of camera images for the whole file bought nothing more.
+    this.rec.writeDataEnd({ dataSectionCrc: 0 });
+    this.emit();
     const summaryStart = this.pos;
-    let summaryCrc = crc32Init();
+    let summaryCrc = 0;
     const offsets: McapTypes.SummaryOffset[] = [];
     const group = (opcode: number, write: () => bigint) => {
       const groupStart = this.pos;
       const groupLength = write();
       if (groupLength > 0n) offsets.push({ groupOpcode: opcode, groupStart, groupLength });
-      summaryCrc = crc32Update(summaryCrc, this.rec.buffer);
-      this.emit(false);
+      summaryCrc = crc32Continue(summaryCrc, this.rec.buffer);
+      this.emit();
     };
     const sum = (items: Iterable<bigint>) => [...items].reduce((a, b) => a + b, 0n);
     const Op = McapConstants.Opcode;
@@ -194,17 +202,17 @@ export class McapFileWriter {
     group(Op.CHUNK_INDEX, () => sum(this.chunkIndexes.map((c) => this.rec.writeChunkIndex(c))));
     const summaryOffsetStart = this.pos;
     for (const o of offsets) this.rec.writeSummaryOffset(o);
-    summaryCrc = crc32Update(summaryCrc, this.rec.buffer);
+    summaryCrc = crc32Continue(summaryCrc, this.rec.buffer);
     // The footer's CRC covers the summary up to and including the footer's own first fields.
     const footerHead = new DataView(new ArrayBuffer(1 + 8 + 8 + 8));
     footerHead.setUint8(0, Op.FOOTER);
     footerHead.setBigUint64(1, 20n, true);
     footerHead.setBigUint64(9, summaryStart, true);
     footerHead.setBigUint64(17, summaryOffsetStart, true);
-    summaryCrc = crc32Update(summaryCrc, footerHead);
-    this.rec.writeFooter({ summaryStart, summaryOffsetStart, summaryCrc: crc32Final(summaryCrc) });
+    summaryCrc = crc32Continue(summaryCrc, new Uint8Array(footerHead.buffer));
+    this.rec.writeFooter({ summaryStart, summaryOffsetStart, summaryCrc });
     this.rec.writeMagic();
-    this.emit(false);
+    this.emit();
     if (this.opts.fsync) fsyncSync(this.fd);
     closeSync(this.fd);
     this.closed = true;
@@ -217,14 +225,17 @@ export class McapFileWriter {
     this.syncedPos = this.pos;
   }
 
-  /** Writes what the record builder holds; `data` says whether it belongs to the data section's CRC. */
-  private emit(data: boolean): void {
+  /** Writes what the record builder holds. */
+  private emit(): void {
     const buf = this.rec.buffer;
     if (buf.length === 0) return;
-    if (data) this.dataCrc = crc32Update(this.dataCrc, buf);
+    this.writeOut(buf);
+    this.rec.reset();
+  }
+
+  private writeOut(buf: Uint8Array): void {
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
     this.pos += BigInt(buf.length);
-    this.rec.reset();
   }
 }

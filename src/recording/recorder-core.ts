@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { LOG_METADATA_NAME, LOG_PROFILE, LOG_VERSION, McapFileWriter } from './mcap-writer.js';
 import type { RecordItem, RecordingSummary, ToWorker } from './recorder-protocol.js';
 import { encodeJson, IMAGE_CHANNEL_PREFIX, ownMessage, topicSchema } from './schemas.js';
+import { ReusingCdrWriter } from './ros2-image.js';
 import { FoxgloveViews, logLine, type ViewMessage } from './views.js';
 
 export type RecorderStart = Extract<ToWorker, { type: 'start' }>;
@@ -42,6 +43,7 @@ export class RecorderCore {
   private needStart = true;
   private pendingNotes: { severity: Severity; message: string }[] = [];
   private readonly encoder = new TextEncoder();
+  private readonly cdr = new ReusingCdrWriter();
   readonly summary: RecordingSummary = { files: [], messages: 0, bytes: 0, droppedImages: 0, droppedAll: 0, abortedReason: null };
 
   constructor(
@@ -77,14 +79,12 @@ export class RecorderCore {
       for (const v of this.views.start(t)) this.write(v, item.tUs, item.tUs);
       for (const n of this.pendingNotes.splice(0)) this.write(logLine(t, n.severity, 'recorder', n.message), item.tUs, item.tUs);
     }
-    let views: ViewMessage[] = this.views.convert(item.topic, item.msg, t);
-    if (item.skipImages && item.topic === 'camera/frameset') {
-      this.summary.droppedImages++;
-      views = [];
-    } else if (this.disk === 'no_images' && item.topic === 'camera/frameset') {
-      if (views.length) this.summary.droppedImages++;
-      views = [];
-    }
+    // Pixels withheld (the event loop found the worker behind, or the disk is low) are never encoded: a FrameSet
+    // due to be recorded keeps its record and counts as one whose images were dropped.
+    const withhold = item.topic === 'camera/frameset' && (item.skipImages === true || this.disk === 'no_images');
+    const withheldBefore = this.views.imagesWithheld;
+    const views: ViewMessage[] = this.views.convert(item.topic, item.msg, t, !withhold);
+    if (this.views.imagesWithheld > withheldBefore) this.summary.droppedImages++;
     // Images before the FrameSet that refers to them: a replay reading in order has the pixels when the set comes.
     for (const v of views) this.write(v, item.tUs, publishUs);
     this.write({ channel: item.topic, schemaName: String(ts.schema.title ?? item.topic), schema: ts.schema, message: ownMessage(item.topic, item.msg) }, item.tUs, publishUs);
@@ -144,6 +144,7 @@ export class RecorderCore {
     this.writer.addMetadata(LOG_METADATA_NAME, new Map(Object.entries(meta)));
     this.channels.clear();
     this.schemaIds.clear();
+    this.chunkHoldsImages = false;
     this.summary.files.push(path);
     this.io.onFile?.(path);
     // Each part opens in Foxglove on its own: the frames and the track's gates again.
@@ -165,18 +166,26 @@ export class RecorderCore {
     if (image !== this.chunkHoldsImages) {
       w.flushChunk();
       this.chunkHoldsImages = image;
+      // Image chunks are stored as they are: PNG and JPEG are compressed already, and raw pixels are what one
+      // records when the CPU matters more than the disk (zstd over them costs more than the rest of recording).
+      w.compressOpenChunk = !image;
     }
+    const cdr = 'codec' in v;
     let ref = this.channels.get(v.channel);
     if (!ref) {
-      let schemaId = this.schemaIds.get(v.schemaName);
+      const schemaName = cdr ? v.codec.name : v.schemaName;
+      let schemaId = this.schemaIds.get(schemaName);
       if (schemaId === undefined) {
-        schemaId = w.addSchema(v.schemaName, 'jsonschema', this.encoder.encode(JSON.stringify(v.schema)));
-        this.schemaIds.set(v.schemaName, schemaId);
+        schemaId = cdr
+          ? w.addSchema(schemaName, 'ros2msg', this.encoder.encode(v.codec.text))
+          : w.addSchema(schemaName, 'jsonschema', this.encoder.encode(JSON.stringify(v.schema)));
+        this.schemaIds.set(schemaName, schemaId);
       }
-      ref = { id: w.addChannel(v.channel, schemaId, 'json'), seq: 0 };
+      ref = { id: w.addChannel(v.channel, schemaId, cdr ? 'cdr' : 'json'), seq: 0 };
       this.channels.set(v.channel, ref);
     }
-    w.addMessage(ref.id, ref.seq++, this.timeNs(tUs), this.timeNs(publishUs), this.encoder.encode(encodeJson(v.message)));
+    const data = cdr ? this.cdr.write(v.codec, v.message) : this.encoder.encode(encodeJson(v.message));
+    w.addMessage(ref.id, ref.seq++, this.timeNs(tUs), this.timeNs(publishUs), data);
     this.summary.messages++;
   }
 

@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.js';
 import type { FrameSet, Topics } from '../core/messages.js';
 import type { SceneTrack } from './views.js';
 import type { FromWorker, RecordItem, RecordingSummary, ToWorker } from './recorder-protocol.js';
+import { ImageRing } from './image-ring.js';
 
 export type { RecordingSummary } from './recorder-protocol.js';
 
@@ -18,8 +19,9 @@ export interface RecordingOptions {
   /** The race track (a planning Track fits): drawn in the log's 3D scene, kept in its metadata. */
   track?: SceneTrack | null;
   /**
-   * Pixels posted to the worker and not yet written (bytes) above which FrameSets are recorded without their
-   * images, so a worker that cannot keep up costs neither memory nor the event loop. Default 64 MiB.
+   * Pixels posted to the worker and not yet written (bytes): the size of the shared ring they travel in
+   * (image-ring.ts). When it is full, FrameSets are recorded without their images, so a worker that cannot keep up
+   * costs neither memory nor the event loop. Default 64 MiB, allocated with the first recorded image.
    */
   maxBacklogBytes?: number;
 }
@@ -32,8 +34,9 @@ export interface Recording {
 }
 
 /**
- * Records every bus topic to MCAP. On the event loop this only copies each message into a batch and posts the batch
- * to the recorder worker once per turn of the loop; everything else happens there (see recorder-worker.ts).
+ * Records every bus topic to MCAP. On the event loop this only copies each message into a batch (camera pixels into
+ * a shared ring, image-ring.ts) and posts the batch to the recorder worker once per turn of the loop; everything
+ * else happens there (see recorder-worker.ts).
  */
 export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: RecordingConfig, opts: RecordingOptions = {}): Recording {
   // No inherited execArgv: under `node -e SCRIPT` the worker would otherwise get the -e and run SCRIPT, not itself.
@@ -42,9 +45,9 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
   let batch: RecordItem[] = [];
   let batchImageBytes = 0;
   const inFlight: number[] = [];
-  let backlogBytes = 0;
   let skipped = 0;
   const maxBacklog = opts.maxBacklogBytes ?? 64 * 1024 * 1024;
+  let ring: ImageRing | null = null;
   let scheduled = false;
   let stopping: Promise<RecordingSummary> | null = null;
   let resolveStopped: (s: RecordingSummary) => void = () => {};
@@ -56,13 +59,12 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
     if (batch.length === 0) return;
     toWorker({ type: 'batch', items: batch });
     inFlight.push(batchImageBytes);
-    backlogBytes += batchImageBytes;
     batch = [];
     batchImageBytes = 0;
   };
 
   worker.on('message', (m: FromWorker) => {
-    if (m.type === 'ack') backlogBytes -= inFlight.shift() ?? 0;
+    if (m.type === 'ack') ring?.free(inFlight.shift() ?? 0);
     else if (m.type === 'file') files.push(m.path);
     else if (m.type === 'note') {
       const level = m.severity === 'error' ? 'error' : m.severity === 'warning' ? 'warn' : 'info';
@@ -96,13 +98,20 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
   const unsubscribe = bus.subscribeAll((topic, msg) => {
     const item: RecordItem = { topic: topic as string, tUs: stamp(msg), msg };
     if (topic === 'camera/frameset' && config.images.format !== 'none') {
-      const bytes = (msg as FrameSet).images.reduce((a, img) => a + (img?.data.byteLength ?? 0), 0);
-      if (backlogBytes + batchImageBytes + bytes > maxBacklog) {
-        // Not even copied: the worker gets the record without pixels and counts the drop.
-        item.msg = { ...(msg as FrameSet), images: (msg as FrameSet).images.map((img) => (img ? { ...img, data: new Uint8Array(0) } : null)) };
+      const fs = msg as FrameSet;
+      ring ??= new ImageRing(maxBacklog);
+      const before = ring.mark();
+      const copies = fs.images.map((img) => (img ? ring!.copyIn(img.data) : null));
+      if (copies.some((c, k) => fs.images[k] && !c)) {
+        // The worker is behind: it gets the record without pixels and counts the drop.
+        ring.rollback(before);
+        item.msg = { ...fs, images: fs.images.map((img) => (img ? { ...img, data: new Uint8Array(0) } : null)) };
         item.skipImages = true;
         if (skipped++ % 300 === 0) opts.log?.warn({ module: 'recording', skipped }, 'recorder behind: FrameSets recorded without images');
-      } else batchImageBytes += bytes;
+      } else {
+        item.msg = { ...fs, images: fs.images.map((img, k) => (img ? { ...img, data: copies[k]!.view } : null)) };
+        batchImageBytes += copies.reduce((a, c) => a + (c?.cost ?? 0), 0);
+      }
     }
     batch.push(item);
     if (!scheduled) {

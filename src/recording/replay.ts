@@ -124,7 +124,7 @@ export async function replayLog(file: string, o: ReplayOptions): Promise<ReplayR
       const tUs = Number(rec.logTimeNs / 1000n) - offsetUs;
       if (tUs > toUs) break;
       if (frames?.isImageChannel(rec.topic)) {
-        frames.image(rec.topic, JSON.parse(Buffer.from(rec.data).toString('utf8')) as Record<string, unknown>, rec.logTimeNs);
+        frames.image(rec.topic, decodeMessage(rec) as Record<string, unknown>, rec.logTimeNs);
         continue;
       }
       const accepts = inputs.get(rec.topic);

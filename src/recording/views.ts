@@ -1,14 +1,13 @@
 import {
-  CompressedImage as FoxgloveCompressedImage,
   FrameTransform as FoxgloveFrameTransform,
   Log as FoxgloveLog,
   PoseInFrame as FoxglovePoseInFrame,
-  RawImage as FoxgloveRawImage,
   SceneUpdate as FoxgloveSceneUpdate,
 } from '@foxglove/schemas/jsonschema.js';
 import type { RecordingConfig } from '../core/config/recording.js';
 import type { FlightEvent, FrameSet, GateMapState, Trajectory, Vec3, VehicleState } from '../core/messages.js';
 import { encodeJpeg, encodePng } from './image-codec.js';
+import { imageCodec, type Ros2Codec } from './ros2-image.js';
 import { foxgloveTime, imageChannel, type JsonSchema } from './schemas.js';
 
 /**
@@ -17,10 +16,20 @@ import { foxgloveTime, imageChannel, type JsonSchema } from './schemas.js';
  * people. Frames: `ned` is the local NED frame every position is in; `world` (z up) is `ned` turned upside down so
  * the 3D panel's ground is down; `base_link` is the vehicle (body FRD), posed from fc/vehicle_state.
  */
-export interface ViewMessage {
+export type ViewMessage = JsonView | CdrView;
+
+/** A message of a JSON channel with its JSON Schema. */
+export interface JsonView {
   channel: string;
   schemaName: string;
   schema: JsonSchema;
+  message: unknown;
+}
+
+/** A message of a CDR channel (camera images, see ros2-image.ts), serialised by the recorder with `codec`. */
+export interface CdrView {
+  channel: string;
+  codec: Ros2Codec;
   message: unknown;
 }
 
@@ -110,6 +119,8 @@ export function trajectoryPoints(traj: Trajectory, maxPoints = 400): Vec3[] {
  */
 export class FoxgloveViews {
   private frameSets = 0;
+  /** FrameSets whose images were due (format, everyNth) but withheld by the caller. */
+  imagesWithheld = 0;
 
   constructor(
     private readonly images: RecordingConfig['images'],
@@ -125,7 +136,8 @@ export class FoxgloveViews {
     return out;
   }
 
-  convert(topic: string, msg: unknown, t: bigint): ViewMessage[] {
+  /** `images` false: a FrameSet's images are withheld (not encoded), though it still counts for everyNth. */
+  convert(topic: string, msg: unknown, t: bigint, images = true): ViewMessage[] {
     switch (topic) {
       case 'fc/event': {
         const m = msg as FlightEvent;
@@ -138,7 +150,7 @@ export class FoxgloveViews {
       case 'fc/vehicle_state':
         return this.vehicle(msg as VehicleState, t);
       case 'camera/frameset':
-        return this.frameSet(msg as FrameSet, t);
+        return this.frameSet(msg as FrameSet, t, images);
       case 'estimation/gate_map':
         return [this.gateMap(msg as GateMapState, t)];
       case 'planning/trajectory': {
@@ -169,9 +181,13 @@ export class FoxgloveViews {
   }
 
   /** One image channel per camera; `everyNth` thins the images, never the FrameSet record itself. */
-  private frameSet(fs: FrameSet, t: bigint): ViewMessage[] {
+  private frameSet(fs: FrameSet, t: bigint, images: boolean): ViewMessage[] {
     const n = this.frameSets++;
     if (this.images.format === 'none' || n % this.images.everyNth !== 0) return [];
+    if (!images) {
+      this.imagesWithheld++;
+      return [];
+    }
     const out: ViewMessage[] = [];
     for (const img of fs.images) {
       if (!img) continue;
@@ -182,16 +198,20 @@ export class FoxgloveViews {
 }
 
 
-function imageView(img: NonNullable<FrameSet['images'][number]>, t: bigint, cfg: RecordingConfig['images']): ViewMessage {
+const RAW_IMAGE = imageCodec('RawImage');
+const COMPRESSED_IMAGE = imageCodec('CompressedImage');
+
+function imageView(img: NonNullable<FrameSet['images'][number]>, t: bigint, cfg: RecordingConfig['images']): CdrView {
   const channel = imageChannel(img.rig, img.side);
-  const base = { timestamp: foxgloveTime(t), frame_id: `${img.rig}/${img.side}` };
+  const { sec, nsec } = foxgloveTime(t);
+  const base = { timestamp: { sec, nanosec: nsec }, frame_id: `${img.rig}/${img.side}` };
   if (cfg.format === 'raw') {
     const bpp = img.format === 'RGB' ? 3 : 1;
     return {
-      channel, schemaName: 'foxglove.RawImage', schema: FoxgloveRawImage as JsonSchema,
+      channel, codec: RAW_IMAGE,
       message: { ...base, width: img.width, height: img.height, encoding: img.format === 'RGB' ? 'rgb8' : 'mono8', step: img.width * bpp, data: img.data },
     };
   }
   const data = cfg.format === 'jpeg' ? encodeJpeg(img, cfg.jpegQuality) : encodePng(img, cfg.pngLevel);
-  return { channel, schemaName: 'foxglove.CompressedImage', schema: FoxgloveCompressedImage as JsonSchema, message: { ...base, data, format: cfg.format } };
+  return { channel, codec: COMPRESSED_IMAGE, message: { ...base, data, format: cfg.format } };
 }

@@ -27,10 +27,12 @@ export const recordingSchema = z
     /** Below this much free space (bytes) recording stops altogether (the file is closed cleanly). */
     minFreeBytes: z.number().int().min(0).default(256 * MiB),
     /**
-     * Camera images, one Foxglove channel per camera (/camera/<rig>/<side>). png: lossless (a replay sees the very
-     * pixels), foxglove.CompressedImage; jpeg: foxglove.CompressedImage, smaller but lossy and, in pure JS, far too
-     * slow for 8 × 30 Hz; raw: foxglove.RawImage (base64 pixels in JSON, big). none: no images at all.
-     * Measured with `racepilot bench record --images`.
+     * Camera images, one Foxglove channel per camera (/camera/<rig>/<side>), as Foxglove's image messages in CDR
+     * (ros2-image.ts), in chunks of their own that are not compressed again. png: lossless (a replay sees the very
+     * pixels), CompressedImage; jpeg: CompressedImage, smaller but lossy and, in pure JS, far too slow for 8 × 30 Hz;
+     * raw: RawImage, the cheapest in CPU and the largest on disk; none: no images at all. Four RGB rigs at 30 Hz on a
+     * two-core VM (`racepilot bench record --images --image-format F`): raw 211 MiB/s at about half a core; png
+     * cannot keep up and drops FrameSets' images (counted and logged), so thin them with everyNth.
      */
     images: z
       .object({

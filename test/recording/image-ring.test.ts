@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { TopicBus } from '../../src/core/bus.js';
+import { ManualClock } from '../../src/core/clock.js';
+import type { Topics } from '../../src/core/messages.js';
+import { ImageRing } from '../../src/recording/image-ring.js';
+import { startRecording } from '../../src/recording/recorder.js';
+import { decodeMessage, iterateLog, readerReady } from '../../src/recording/mcap-reader.js';
+import { recordingConfig, sampleFrameSet, tempDir } from './fixtures.js';
+
+const bytes = (n: number, v: number) => new Uint8Array(n).fill(v);
+
+test('image ring: copies in order, frees oldest first, never wraps a span, refuses when full, rolls back', () => {
+  const ring = new ImageRing(100);
+  const a = ring.copyIn(bytes(40, 1))!;
+  const b = ring.copyIn(bytes(40, 2))!;
+  assert.deepEqual([a.cost, b.cost, ring.bytesInUse], [40, 40, 80]);
+  assert.equal(ring.copyIn(bytes(30, 3)), null, '30 bytes do not fit in the 20 left');
+  ring.free(a.cost); // the worker is done with the first span
+  // 30 bytes do not fit in the 20 at the end: the span starts at 0 and is charged the 20 it skipped.
+  const c = ring.copyIn(bytes(30, 3))!;
+  assert.equal(c.cost, 50);
+  assert.equal(c.view.byteOffset, 0);
+  assert.deepEqual([...b.view].every((x) => x === 2), true, 'the span still in flight is untouched');
+  const mark = ring.mark();
+  assert.ok(ring.copyIn(bytes(10, 4)));
+  ring.rollback(mark);
+  assert.equal(ring.bytesInUse, 90);
+  assert.equal(ring.copyIn(bytes(101, 5)), null, 'larger than the ring');
+  ring.free(b.cost);
+  ring.free(c.cost);
+  assert.equal(ring.bytesInUse, 0);
+  assert.throws(() => ring.free(1), /freed 1 bytes more/);
+});
+
+test('a worker that is behind: FrameSets too big for the ring are recorded without their pixels, counted, never encoded', async () => {
+  await readerReady();
+  const bus = new TopicBus<Topics>();
+  const clock = new ManualClock('sim', 1_000_000);
+  // One FrameSet of the fixtures holds 4 images of 32×24: a 1 KiB ring cannot take one.
+  const rec = startRecording(bus, clock, recordingConfig({ images: { format: 'png', jpegQuality: 80, pngLevel: 1, everyNth: 1 } }), {
+    basePath: join(tempDir(), 'behind'), maxBacklogBytes: 1024,
+  });
+  for (let i = 0; i < 10; i++) {
+    clock.advanceBy(33_000);
+    bus.publish('camera/frameset', sampleFrameSet(clock.nowUs(), i));
+  }
+  const summary = await rec.stop();
+  assert.equal(summary.abortedReason, null, 'withheld pixels must not reach the encoder');
+  assert.equal(summary.droppedImages, 10);
+  const it = iterateLog(summary.files[0]!);
+  const topics: string[] = [];
+  for (let r = it.next(); !r.done; r = it.next()) {
+    topics.push(r.value.topic);
+    if (r.value.topic === 'camera/frameset') assert.equal((decodeMessage(r.value) as { seq: number }).seq, topics.filter((t) => t === 'camera/frameset').length - 1);
+  }
+  assert.equal(topics.filter((t) => t === 'camera/frameset').length, 10, 'every FrameSet record is kept');
+  assert.equal(topics.filter((t) => t.startsWith('/camera/')).length, 0, 'no image messages');
+});
+
+test('a ring with room: the pixels written are the pixels published, though the ring is reused', async () => {
+  await readerReady();
+  const bus = new TopicBus<Topics>();
+  const clock = new ManualClock('sim', 1_000_000);
+  // Room for about two FrameSets: later ones reuse the memory of earlier ones once the worker is done with them.
+  const rec = startRecording(bus, clock, recordingConfig({ images: { format: 'raw', jpegQuality: 80, pngLevel: 1, everyNth: 1 } }), {
+    basePath: join(tempDir(), 'reuse'), maxBacklogBytes: 7000,
+  });
+  const sent = new Map<string, Uint8Array>();
+  for (let i = 0; i < 30; i++) {
+    clock.advanceBy(33_000);
+    const fs = sampleFrameSet(clock.nowUs(), i);
+    for (const img of fs.images) if (img) sent.set(`/camera/${img.rig}/${img.side}@${clock.nowUs()}`, img.data);
+    bus.publish('camera/frameset', fs);
+    // Let the worker take each batch (the first waits for it to start: loading zstd takes a while).
+    await new Promise((r) => setTimeout(r, i === 0 ? 1000 : 15));
+  }
+  const summary = await rec.stop();
+  assert.equal(summary.abortedReason, null);
+  let images = 0;
+  const it = iterateLog(summary.files[0]!);
+  for (let r = it.next(); !r.done; r = it.next()) {
+    if (!r.value.topic.startsWith('/camera/')) continue;
+    const m = decodeMessage(r.value) as { data: Uint8Array };
+    const key = `${r.value.topic}@${r.value.logTimeNs / 1000n}`;
+    assert.ok(sent.has(key), key);
+    assert.deepEqual(m.data, sent.get(key), key);
+    images++;
+  }
+  assert.equal(images + summary.droppedImages * 4, 30 * 4);
+  assert.ok(images >= 4 * 20, `most FrameSets keep their images (${images / 4} of 30)`);
+});
