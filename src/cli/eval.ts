@@ -26,6 +26,7 @@ Test 2 metric: COCO-style AP with polygon IoU, averaged over IoU 0.50:0.05:0.95,
   --threshold X      lowest centre score kept (default 0.05)
   --refine R         corner refinement radius in output cells (default 0: offsets only)
   --peak-only        corners from the peak cell alone, not the 3x3 weighted mean
+  --offsets-only     corners from the offsets alone, not moved toward the corner heatmaps (the daemon moves them)
   --json             print one JSON object {"map","ap50","ap75","images","gates","msPerImage"}
   -h, --help         this text
 
@@ -76,6 +77,7 @@ export async function openDetector(path: string, threads = 2): Promise<{ info: M
 export async function evaluate(opts: {
   images: string; labels: string; model: string; batch: number; threads: number; threshold: number; refine: number;
   peakOnly?: boolean;
+  offsetsOnly?: boolean;
   progress?: (done: number, total: number) => void;
 }): Promise<EvalResult> {
   const labels = readLabels(opts.labels);
@@ -99,7 +101,7 @@ export async function evaluate(opts: {
     const out = (await session.run({ [info.inputName]: input }))[info.outputName]!.data as Float32Array;
     chunk.forEach((n, k) => {
       const gates: DecodedGate[] = decodeGates(out.subarray(k * plane, (k + 1) * plane), info.layout, scales[k],
-        { threshold: opts.threshold, refineRadius: opts.refine, average: !opts.peakOnly });
+        { threshold: opts.threshold, refineRadius: opts.refine, average: !opts.peakOnly, heatmapBlend: !opts.offsetsOnly });
       detections.set(n, gates);
     });
     busyMs += performance.now() - t0;
@@ -125,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
     {
       images: { type: 'string' }, labels: { type: 'string' }, model: { type: 'string' },
       batch: { type: 'string' }, threads: { type: 'string' }, threshold: { type: 'string' },
-      refine: { type: 'string' }, 'peak-only': { type: 'boolean' }, json: { type: 'boolean' },
+      refine: { type: 'string' }, 'peak-only': { type: 'boolean' }, 'offsets-only': { type: 'boolean' }, json: { type: 'boolean' },
     },
     USAGE,
   );
@@ -142,6 +144,7 @@ export async function run(argv: string[]): Promise<number> {
     threshold: num(values.threshold, 'threshold', 0.05, 0),
     refine: num(values.refine, 'refine', 0, 0),
     peakOnly: values['peak-only'] ?? false,
+    offsetsOnly: values['offsets-only'] ?? false,
     progress: showProgress ? progressTo() : undefined,
   });
   if (values.json) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeGates } from '../../src/perception/decode.js';
+import { cornerSigma, decodeGates } from '../../src/perception/decode.js';
 
 const W = 16;
 const H = 12;
@@ -56,9 +56,9 @@ test('corners average over the 3x3 cells around the peak, weighted by centre sco
   const q = [[10, 6], [54, 6], [54, 42], [10, 42]];
   put(out, 8, 6, 0.6, q);
   put(out, 9, 6, 0.2, q.map(([x, y]) => [x! + 4, y!])); // a neighbour voting 4 px further right
-  const g = decodeGates(out, layout)[0]!;
+  const g = decodeGates(out, layout, undefined, { heatmapBlend: false })[0]!;
   assert.ok(Math.abs(g.corners[0][0] - 11) < 1e-6 && Math.abs(g.corners[0][1] - 6) < 1e-6, `${g.corners[0]}`);
-  assert.deepEqual(decodeGates(out, layout, undefined, { average: false })[0]!.corners[0], [10, 6]);
+  assert.deepEqual(decodeGates(out, layout, undefined, { average: false, heatmapBlend: false })[0]!.corners[0], [10, 6]);
 });
 
 test('refinement moves a corner onto a nearby corner-heatmap peak, and not onto a weak one', () => {
@@ -67,9 +67,42 @@ test('refinement moves a corner onto a nearby corner-heatmap peak, and not onto 
   put(out, 8, 6, 0.8, [[10, 6], [54, 6], [54, 42], [10, 42]]);
   out.fill(0, 9 * plane, 10 * plane);
   out[9 * plane + 2 * W + 3] = 0.8; // TL peak at cell (3, 2) → input px (14, 10)
-  const g = decodeGates(out, layout, undefined, { refineRadius: 2, refineMin: 0.3 })[0]!;
+  const g = decodeGates(out, layout, undefined, { refineRadius: 2, refineMin: 0.3, heatmapBlend: false })[0]!;
   assert.deepEqual(g.corners[0], [14, 10]);
   out[9 * plane + 2 * W + 3] = 0.2;
-  const h = decodeGates(out, layout, undefined, { refineRadius: 2, refineMin: 0.3 })[0]!;
+  const h = decodeGates(out, layout, undefined, { refineRadius: 2, refineMin: 0.3, heatmapBlend: false })[0]!;
   assert.deepEqual(h.corners[0], [10, 6]);
+});
+
+test('corners from both heads: the Gaussian corner heatmap places the corner exactly; a faint one moves it partly, none not at all', () => {
+  const plane = W * H;
+  const out = new Float32Array(13 * W * H);
+  const offsets = [[10, 6], [54, 6], [54, 42], [10, 42]];
+  put(out, 8, 6, 0.8, offsets);
+  // TL truly at (11.3, 7.1) input px, 1.3 and 1.1 px from where the offsets put it. Its heatmap as training draws it.
+  const truth = [11.3, 7.1];
+  const sigma = cornerSigma(offsets as [number, number][], S);
+  const drawTl = (peakScale: number) => {
+    out.fill(0, 9 * plane, 10 * plane);
+    const kx = truth[0]! / S - 0.5;
+    const ky = truth[1]! / S - 0.5;
+    for (let v = 0; v < H; v++) for (let u = 0; u < W; u++) {
+      const near = u === Math.round(kx) && v === Math.round(ky);
+      out[9 * plane + v * W + u] = peakScale * (near ? 1 : Math.exp(-((u - kx) ** 2 + (v - ky) ** 2) / (2 * sigma * sigma)));
+    }
+  };
+  drawTl(1);
+  const g = decodeGates(out, layout)[0]!;
+  assert.ok(Math.hypot(g.corners[0][0] - truth[0]!, g.corners[0][1] - truth[1]!) < 1e-4, `${g.corners[0]}`);
+  // The other corners' heatmaps are flat bumps centred on their cells, where the offsets put them: unchanged.
+  assert.deepEqual(g.corners.slice(1), offsets.slice(1));
+  assert.deepEqual(decodeGates(out, layout, undefined, { heatmapBlend: false })[0]!.corners[0], [10, 6]);
+  // A heatmap peaking at 0.4 moves the corner 40% of the way (the log ratio does not depend on the scale).
+  drawTl(0.4);
+  const f = decodeGates(out, layout)[0]!.corners[0];
+  assert.ok(Math.hypot(f[0] - (0.6 * 10 + 0.4 * truth[0]!), f[1] - (0.6 * 6 + 0.4 * truth[1]!)) < 1e-4, `${f}`);
+  // No heatmap near the corner: the offsets stand.
+  out.fill(0, 9 * plane, 10 * plane);
+  out[9 * plane + 8 * W + 10] = 0.9;
+  assert.deepEqual(decodeGates(out, layout)[0]!.corners[0], [10, 6]);
 });

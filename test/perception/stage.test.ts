@@ -54,13 +54,20 @@ class TruthDetector implements Detector {
       const gx = Math.min(W - 1, Math.max(0, Math.floor(cx / S)));
       const gy = Math.min(H - 1, Math.max(0, Math.floor(cy / S)));
       out[base + gy * W + gx] = 0.9;
+      const area = Math.abs(pin.reduce((a, p, i) => { const n = pin[(i + 1) % 4]!; return a + p[0] * n[1] - n[0] * p[1]; }, 0)) / 2;
+      const csig = Math.max(0.6, Math.min(2, Math.sqrt(area) / S / 10));
       pin.forEach(([x, y], k) => {
         out[base + (1 + 2 * k) * plane + gy * W + gx] = x - (gx * S + S / 2);
         out[base + (2 + 2 * k) * plane + gy * W + gx] = y - (gy * S + S / 2);
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-          const u = Math.floor(x / S) + dx;
-          const v = Math.floor(y / S) + dy;
-          if (u >= 0 && v >= 0 && u < W && v < H) out[base + (9 + k) * plane + v * W + u] = 0.8;
+        // The corner heatmap as training teaches it (models/gatedet/data.py `targets`): a Gaussian around the exact
+        // sub-cell position, its nearest cell set to 1.
+        const kx = x / S - 0.5;
+        const ky = y / S - 0.5;
+        for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
+          const u = Math.round(kx) + dx;
+          const v = Math.round(ky) + dy;
+          const val = dx === 0 && dy === 0 ? 1 : Math.exp(-((u - kx) ** 2 + (v - ky) ** 2) / (2 * csig * csig));
+          if (u >= 0 && v >= 0 && u < W && v < H) out[base + (9 + k) * plane + v * W + u] = val;
         }
       });
     }
