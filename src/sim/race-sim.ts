@@ -69,6 +69,11 @@ export interface RaceSummary {
   trackingErrorMaxM: number;
   /** Largest error of the gate map's estimate of the target gate (odometry frame) while racing (m). */
   gateErrorMaxM: number;
+  /**
+   * Per gate flown to, the map's error for it at the last instant it was the target (as it was passed, or when the
+   * flight ended): across the gate (in its plane: what puts the path into the frame) and along its normal (m).
+   */
+  gateErrorAtPass: { gate: string; acrossM: number; alongM: number }[];
   driftM: number;
   driftErrorM: number;
   gateMapAccepted: number;
@@ -204,6 +209,7 @@ async function fly(o: RaceSimOptions, { track, seed, drift, perceptionKind, limi
   let pathM = 0;
   let trackErr = 0;
   let gateErr = 0;
+  const errAtPass: { k: number; e: Vec3 }[] = [];
   const physical = physicalGateIndices(track);
   let maxSpeed = 0;
   let endReason = '';
@@ -237,7 +243,10 @@ async function fly(o: RaceSimOptions, { track, seed, drift, perceptionKind, limi
       const wg = world.gates[physical[k]!]!;
       const est = planning.gateInOdom(k);
       const d = px4.sensor.drift();
-      gateErr = Math.max(gateErr, Math.hypot(est[0] - wg.p_ned_m[0] - d[0], est[1] - wg.p_ned_m[1] - d[1], est[2] - wg.p_ned_m[2] - d[2]));
+      const e: Vec3 = [est[0] - wg.p_ned_m[0] - d[0], est[1] - wg.p_ned_m[1] - d[1], est[2] - wg.p_ned_m[2] - d[2]];
+      gateErr = Math.max(gateErr, Math.hypot(...e));
+      if (errAtPass.at(-1)?.k !== k) errAtPass.push({ k, e });
+      else errAtPass.at(-1)!.e = e;
       pathM += Math.hypot(p[0] - prevP[0], p[1] - prevP[1], p[2] - prevP[2]);
       maxSpeed = Math.max(maxSpeed, speed);
     }
@@ -302,6 +311,12 @@ async function fly(o: RaceSimOptions, { track, seed, drift, perceptionKind, limi
     planMsP99: sortedPlan.length ? round(sortedPlan[Math.min(sortedPlan.length - 1, Math.floor(0.99 * sortedPlan.length))]!, 2) : 0,
     trackingErrorMaxM: round(trackErr, 3),
     gateErrorMaxM: round(gateErr, 3),
+    gateErrorAtPass: errAtPass.map(({ k, e }) => {
+      const g = track.gates[k]!;
+      const yaw = (g.yaw_deg * Math.PI) / 180;
+      const along = e[0] * Math.cos(yaw) + e[1] * Math.sin(yaw);
+      return { gate: g.id, acrossM: round(Math.sqrt(Math.max(0, e[0] ** 2 + e[1] ** 2 + e[2] ** 2 - along ** 2)), 2), alongM: round(along, 2) };
+    }),
     driftM: round(Math.hypot(...trueDrift), 3),
     driftErrorM: round(Math.hypot(trueDrift[0] - mapDrift[0], trueDrift[1] - mapDrift[1], trueDrift[2] - mapDrift[2]), 3),
     gateMapAccepted: estimation.snapshot(0).accepted,

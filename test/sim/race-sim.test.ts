@@ -21,6 +21,10 @@ test('the line track flown closed-loop in simulated time (truth perception, drif
   assert.ok(s.meanSpeedMps > 5, `mean speed ${s.meanSpeedMps} m/s`);
   assert.ok(s.closestPassM !== null && s.closestPassM > 0.2, `closest pass ${s.closestPassM} m`);
   assert.ok(s.gateMapAccepted > 50, 'the gate map fused sightings');
+  // Each gate flown to, in order, with the map's error for it as it was passed: sighted gates are found to well
+  // under the track's stated 1 m.
+  assert.deepEqual(s.gateErrorAtPass.map((g) => g.gate), r.track.gates.map((g) => g.id));
+  for (const g of s.gateErrorAtPass) assert.ok(g.acrossM < 0.5 && Math.abs(g.alongM) < 0.5, JSON.stringify(g));
   // The picture of the flight decodes as a PNG with both views.
   const png = PNG.sync.read(flightPicture(r));
   assert.equal(png.width, 1200);
