@@ -7,6 +7,7 @@ import type { Topics, VehicleState } from '../core/messages.js';
 import { defaultSightingSigmaFloor, EstimationStage, type SightingSigmaFloor } from '../estimation/estimation-stage.js';
 import type { FlightLink } from '../flight/flight-link.js';
 import { defaultGateMapParams, type GateMapParams } from '../estimation/gate-map.js';
+import { defaultEstimationParams, type EstimationParams } from '../estimation/estimation-params.js';
 import { assertTrackFlyable } from '../planning/feasibility.js';
 import type { VehicleLimits } from '../planning/limits.js';
 import { PlanningStage } from '../planning/planning-stage.js';
@@ -54,6 +55,11 @@ export const DETECTOR_GATE_MAP: GateMapParams = { ...defaultGateMapParams, assoc
  * truth-perception floor (0.1 m, no inflation) finished 2 of the 4. `node scripts/race-seeds.mjs` measures it.
  */
 export const DETECTOR_SIGHTINGS: SightingSigmaFloor = { ...defaultSightingSigmaFloor, maxRangeM: 15, baseRangeM: 0.6, correlationInflation: 3 };
+
+/** Estimation's settings for where the sightings come from: the gate detector, or ground truth (`racepilot sim --perception truth`). */
+export function estimationParamsFor(source: 'detector' | 'truth'): EstimationParams {
+  return source === 'detector' ? { gateMap: DETECTOR_GATE_MAP, sightings: DETECTOR_SIGHTINGS } : defaultEstimationParams;
+}
 
 /**
  * Software-in-the-loop camera edge for a live clock: at the rigs' frame rate, renders the cameras from the latest pose
@@ -140,7 +146,8 @@ export async function startRace(o: { config: Config; bus: TopicBus<Topics>; cloc
   const track = loadTrack(config.race.track);
   const limits: VehicleLimits = { ...config.race.limits };
   const ideal = assertTrackFlyable(track, limits, config.race.track);
-  const pipeline = new RacePipeline({ bus, clock, track, limits, gateMap: DETECTOR_GATE_MAP, sightings: DETECTOR_SIGHTINGS });
+  const est = estimationParamsFor('detector');
+  const pipeline = new RacePipeline({ bus, clock, track, limits, gateMap: est.gateMap, sightings: est.sightings });
   const cameras = await startCameraEdge({ bus, clock, track, config, log }).catch((err) => {
     pipeline.close();
     throw err;

@@ -9,6 +9,7 @@ import { collectReport, renderReport } from '../recording/replay-report.js';
 import { replayCapture } from '../recording/capture-replay.js';
 import { Progress } from './progress.js';
 import { trackForLog } from '../recording/log-track.js';
+import { logSummary } from '../recording/mcap-reader.js';
 import '../recording/pipeline-replay-stages.js';
 
 const USAGE = `usage: racepilot replay LOG [--from S] [--to S] [--speed X|max] [--config FILE] [--track FILE] [--model FILE] [--record OUT] [--report FILE.html] [--json]
@@ -73,8 +74,9 @@ export async function run(argv: string[]): Promise<number> {
   const config = v.config ? loadConfig(v.config) : configWith({});
   if (v.model && !existsSync(v.model)) throw new InputError('model file not found (--model)', v.model);
   const capture = /\.(tlog|bin|raw)$/i.test(file);
-  const track = capture ? null : await trackForLog(file, v.track ?? null);
-  const stages = await createReplayStages({ config, modelPath: v.model ?? null, track });
+  const meta = capture ? null : (await logSummary(file)).meta;
+  const track = capture ? null : await trackForLog(file, v.track ?? null, meta);
+  const stages = await createReplayStages({ config, modelPath: v.model ?? null, track, meta, logName: file });
 
   if (capture) {
     const r = replayCapture(file, { stages });

@@ -1,6 +1,7 @@
 import { TopicBus } from '../core/bus.js';
 import { WallClock } from '../core/clock.js';
 import { loadConfig } from '../core/config/load.js';
+import type { Config } from '../core/config/schema.js';
 import { LinkError, UsageError } from '../core/errors.js';
 import { createLogger, flushLogger, type Logger } from '../core/logger.js';
 import type { Topics } from '../core/messages.js';
@@ -8,7 +9,10 @@ import { FlightLink } from '../flight/flight-link.js';
 import { createFlightTransport } from '../flight/transport/create.js';
 import { readyAfterSelfTests } from '../core/sd-notify.js';
 import { parseCommandArgs } from './args.js';
-import { startRace } from './pipeline.js';
+import { estimationParamsFor, startRace } from './pipeline.js';
+import { ESTIMATION_METADATA_KEY, estimationMetadata } from '../estimation/estimation-params.js';
+import { loadTrack } from '../planning/track.js';
+import type { Recording } from '../recording/recorder.js';
 import { LogTap, startDaemonServices, type DaemonServices } from './daemon-services.js';
 
 const USAGE = `usage: racepilot run --config FILE [--start] [--link-timeout S]
@@ -59,6 +63,8 @@ export async function run(argv: string[]): Promise<number> {
 
   let services: DaemonServices;
   let race: Awaited<ReturnType<typeof startRace>> = null;
+  // Recording starts before the link, so the log holds the autopilot's first bytes too.
+  const recording = config.recording.enabled ? await startDaemonRecording(config, values.config, bus, clock, log) : null;
   try {
     await link.start();
     services = await startDaemonServices({ config, bus, clock, log, logTap, link, transport });
@@ -66,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
     race = await startRace({ config, bus, clock, log, link });
   } catch (err) {
     await link.close().catch(() => undefined);
+    await stopRecording(recording, log);
     flushLogger(log);
     throw err;
   }
@@ -111,6 +118,8 @@ export async function run(argv: string[]): Promise<number> {
   await race?.close();
   const final = await shutdown(link, log, outcome.why);
   await services.close(`stopped: ${outcome.why}`);
+  // Last: the landing and the link's last words are in the log.
+  await stopRecording(recording, log);
   if (outcome.error) {
     log.error({ controlState: final }, outcome.error.message);
     flushLogger(log);
@@ -118,6 +127,34 @@ export async function run(argv: string[]): Promise<number> {
   }
   flushLogger(log);
   return outcome.code;
+}
+
+/**
+ * The flight log (recording.enabled): every topic to MCAP in recording.dir, with what a replay needs in its
+ * metadata (the track, the estimation settings the race runs with, the configuration file).
+ */
+async function startDaemonRecording(config: Config, configFile: string, bus: TopicBus<Topics>, clock: WallClock, log: Logger): Promise<Recording> {
+  const { startRecording } = await import('../recording/recorder.js');
+  const track = config.race.track === null ? null : loadTrack(config.race.track);
+  const rec = startRecording(bus, clock, config.recording, {
+    log,
+    track,
+    metadata: { mode: 'run', configFile, [ESTIMATION_METADATA_KEY]: estimationMetadata(estimationParamsFor('detector')) },
+  });
+  log.info({ dir: config.recording.dir, images: config.recording.images.format }, 'recording the flight');
+  return rec;
+}
+
+async function stopRecording(recording: Recording | null, log: Logger): Promise<void> {
+  if (!recording) return;
+  try {
+    const s = await recording.stop();
+    const detail = { files: s.files, messages: s.messages, bytes: s.bytes, droppedImages: s.droppedImages, abortedReason: s.abortedReason };
+    if (s.abortedReason) log.error(detail, 'recording ended early');
+    else log.info(detail, 'recording closed');
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'recording could not be closed cleanly; the log reads up to its last flushed chunk');
+  }
 }
 
 /** Lands what we control (never leaves a vehicle armed by us without a land), stops the stream, closes the link. */

@@ -9,6 +9,8 @@ import { loadTrack } from '../planning/track.js';
 import { flightPicture } from '../sim/flight-picture.js';
 import { runRaceSim, type RaceSummary } from '../sim/race-sim.js';
 import { parseCommandArgs } from './args.js';
+import { estimationParamsFor } from './pipeline.js';
+import { ESTIMATION_METADATA_KEY, estimationMetadata } from '../estimation/estimation-params.js';
 
 const DEFAULT_TRACK = fileURLToPath(new URL('../../../config/tracks/alphapilot-hall.json', import.meta.url));
 const DEFAULT_MODEL = fileURLToPath(new URL('../../../models/gate-detector.onnx', import.meta.url));
@@ -82,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
     // The recorder stamps messages with their own tUs; its clock only names the file, so a fresh sim clock serves.
     recording = startRecording(bus, new ManualClock('sim'), configWith({ recording: { enabled: true } }).recording, {
       basePath: values.record.replace(/\.mcap$/, ''),
-      metadata: { mode: 'sim', track: track.name, seed: String(seed), perception },
+      metadata: { mode: 'sim', track: track.name, seed: String(seed), perception, [ESTIMATION_METADATA_KEY]: estimationMetadata(estimationParamsFor(perception)) },
       track,
     });
   }

@@ -10,11 +10,12 @@ const TRACKS_DIR = fileURLToPath(new URL('../../../config/tracks/', import.meta.
  * The race track a log was flown on, which the estimation and planning replay needs: the file given (--track), else
  * the track the recorder kept in the log's metadata (`track`: the track's JSON, or, from `racepilot sim`, its name,
  * looked up as config/tracks/<name>.json). Null when the log names none: replay then runs only the stages that need
- * no track. A named track that cannot be found is an error that says what to pass.
+ * no track. A named track that cannot be found is an error that says what to pass. `knownMeta`: the log's metadata
+ * when the caller has read it already.
  */
-export async function trackForLog(file: string, explicit: string | null): Promise<Track | null> {
+export async function trackForLog(file: string, explicit: string | null, knownMeta?: Record<string, string> | null): Promise<Track | null> {
   if (explicit) return loadTrack(explicit);
-  const meta = (await logSummary(file)).meta;
+  const meta = knownMeta !== undefined ? knownMeta : (await logSummary(file)).meta;
   const named = meta?.track;
   if (!named) return null;
   if (named.trimStart().startsWith('{')) {

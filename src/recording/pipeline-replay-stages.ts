@@ -1,7 +1,7 @@
 import type { FlightConfig } from '../core/config/flight.js';
 import type { ControlState, FlightEvent, Setpoint, VehicleState } from '../core/messages.js';
 import { EstimationStage } from '../estimation/estimation-stage.js';
-import { defaultGateMapParams, type GateMapParams } from '../estimation/gate-map.js';
+import { defaultEstimationParams, estimationFromMetadata, type EstimationParams } from '../estimation/estimation-params.js';
 import { streams } from '../flight/offboard-control.js';
 import { holdSetpoint, trajectorySetpoint } from '../flight/setpoint.js';
 import { defaultLimits, type VehicleLimits } from '../planning/limits.js';
@@ -18,14 +18,17 @@ import { registerReplayStage } from './replay-stages.js';
  * events (recorded: see setpointReplay).
  */
 
-/** estimation/gate_map from perception/gates and fc/vehicle_state (and race/event, for the expected gate). */
-export function estimationReplayStage(track: Track, params: GateMapParams = defaultGateMapParams): ReplayStage {
+/**
+ * estimation/gate_map from perception/gates and fc/vehicle_state (and race/event, for the expected gate), with the
+ * settings the flight ran with (the log's `estimation` metadata, estimation-params.ts).
+ */
+export function estimationReplayStage(track: Track, params: EstimationParams = defaultEstimationParams): ReplayStage {
   return {
     name: 'estimation',
     inputs: [{ topic: 'perception/gates' }],
     outputs: ['estimation/gate_map'],
     attach({ bus }) {
-      const stage = new EstimationStage(bus, track, params);
+      const stage = new EstimationStage(bus, track, params.gateMap, params.sightings);
       return () => stage.close();
     },
   };
@@ -107,5 +110,9 @@ export function planningReplayStage(o: PlanningReplayOptions): ReplayStage {
   };
 }
 
-registerReplayStage({ name: 'estimation', order: 30, create: ({ track }) => (track ? estimationReplayStage(track) : null) });
+registerReplayStage({
+  name: 'estimation',
+  order: 30,
+  create: ({ track, meta, logName }) => (track ? estimationReplayStage(track, estimationFromMetadata(meta ?? null, logName ?? 'the log')) : null),
+});
 registerReplayStage({ name: 'planning', order: 40, create: ({ track, config }) => (track ? planningReplayStage({ track, flight: config.flight }) : null) });

@@ -24,6 +24,10 @@ export interface ReplayStageContext {
   modelPath: string | null;
   /** The race track the log was flown on (`--track`, or found from the log's metadata); null when unknown. */
   track?: Track | null;
+  /** The log's racepilot metadata (what the flight ran with), null for a capture or a foreign file. */
+  meta?: Record<string, string> | null;
+  /** The log, for messages. */
+  logName?: string;
 }
 
 export interface ReplayStageEntry {

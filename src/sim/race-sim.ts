@@ -5,8 +5,7 @@ import type { Config } from '../core/config/schema.js';
 import { allRigCameras } from '../camera/rig.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { Quat, RaceEvent, Topics, Vec3 } from '../core/messages.js';
-import { DETECTOR_GATE_MAP, DETECTOR_SIGHTINGS, RacePipeline } from '../cli/pipeline.js';
-import { defaultGateMapParams } from '../estimation/gate-map.js';
+import { estimationParamsFor, RacePipeline } from '../cli/pipeline.js';
 import { FlightLink } from '../flight/flight-link.js';
 import { createMemoryPair } from '../flight/transport/memory.js';
 import { assertTrackFlyable } from '../planning/feasibility.js';
@@ -173,10 +172,8 @@ async function fly(o: RaceSimOptions, { track, seed, drift, perceptionKind, limi
     control: RACING_CONTROL_TUNE,
   });
   const config = configWith({ flight: { transport: { kind: 'udp', peerHost: '127.0.0.1', peerPort: 14580 }, allowArm: true, allowOffboard: true } }).flight;
-  const pipeline = new RacePipeline({
-    bus, clock, track, limits,
-    ...(rendered ? { gateMap: DETECTOR_GATE_MAP, sightings: DETECTOR_SIGHTINGS } : { gateMap: defaultGateMapParams }),
-  });
+  const est = estimationParamsFor(rendered ? 'detector' : 'truth');
+  const pipeline = new RacePipeline({ bus, clock, track, limits, gateMap: est.gateMap, sightings: est.sightings });
   const { estimation, planning } = pipeline;
   const link = new FlightLink({ transport: pair.b, clock, bus, config, source: planning });
   const events: RaceEvent[] = [];

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,8 +95,8 @@ const haveGst = spawnSync('gst-launch-1.0', ['--version']).status === 0;
 // The real flight's daemon end to end: `racepilot run --start` with the race on live cameras (four videotestsrc rigs
 // standing in for the CSI cameras, the shipped detector on the CPU) against `racepilot sim-fc`, PX4's stand-in, over
 // UDP on loopback. The test patterns hold no gate: the race takes off, flies toward the track's gates, and the
-// failsafe for gates not seen holds and lands. SIGTERM then stops it cleanly.
-test('run --start with race.cameras "live" against the simulated PX4: detector, cameras, race, failsafe, clean stop', {
+// failsafe for gates not seen holds and lands. SIGTERM then stops it cleanly, and the flight is in its log.
+test('run --start with race.cameras "live" against the simulated PX4: detector, cameras, race, failsafe, clean stop, flight log', {
   skip: haveGst ? false : 'gst-launch-1.0 not installed (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-base)',
   timeout: 90_000,
 }, async () => {
@@ -108,6 +108,7 @@ test('run --start with race.cameras "live" against the simulated PX4: detector, 
     flight: { transport: { kind: 'udp', bindHost: '127.0.0.1', bindPort: daemonPort }, allowArm: true, allowOffboard: true },
     telemetry: { enabled: false },
     race: { track: join(ROOT, 'config/tracks/line.json'), cameras: 'live' },
+    recording: { enabled: true, dir: join(dir, 'flight-logs') },
     perception: { providers: ['cpu'] },
     camera: {
       rigs: defaultRigs.map((r) => ({ ...r, width: 160, height: 120, fps: 15, source: { preset: 'videotestsrc', pattern: 'smpte' } })),
@@ -137,6 +138,17 @@ test('run --start with race.cameras "live" against the simulated PX4: detector, 
     assert.match(out, /"msg":"race: failsafe_hold: no gate seen for [\d.]+ s"/);
     assert.doesNotMatch(out, /camera format and model input differ/);
     assert.equal(code, 0, out.slice(-2000));
+    // The flight log: closed cleanly after the landing, with the link, the cameras, perception and the race in it.
+    assert.match(out, /"msg":"recording closed"/);
+    const logs = readdirSync(join(dir, 'flight-logs')).filter((f) => f.endsWith('.mcap'));
+    assert.equal(logs.length, 1, logs.join(' '));
+    const info = await racepilot(['log-info', join(dir, 'flight-logs', logs[0]!), '--json']);
+    const j = JSON.parse(info.stdout) as { ending: { kind: string }; channels: { topic: string; count: number }[] };
+    assert.equal(j.ending.kind, 'clean');
+    const count = (t: string) => j.channels.find((c) => c.topic === t)?.count ?? 0;
+    for (const t of ['mavlink/bytes', 'fc/vehicle_state', 'fc/setpoint', 'camera/frameset', 'perception/gates', 'race/event', '/camera/front/left']) {
+      assert.ok(count(t) > 0, `${t} not in the flight log: ${JSON.stringify(j.channels)}`);
+    }
   } finally {
     daemon.kill('SIGKILL');
     fc.kill('SIGKILL');
