@@ -131,7 +131,7 @@ export async function run(argv: string[]): Promise<number> {
 
 /**
  * The flight log (recording.enabled): every topic to MCAP in recording.dir, with what a replay needs in its
- * metadata (the track, the estimation settings the race runs with, the configuration file).
+ * metadata (the track, the estimation settings the race runs with, the configuration file's path).
  */
 async function startDaemonRecording(config: Config, configFile: string, bus: TopicBus<Topics>, clock: WallClock, log: Logger): Promise<Recording> {
   const { startRecording } = await import('../recording/recorder.js');

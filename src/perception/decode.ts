@@ -142,7 +142,9 @@ export function cornerSigma(q: readonly (readonly [number, number])[], stride: n
  * around the corner's nearest cell, shifted by the sub-cell offset a Gaussian of width σ implies,
  * d = σ²/2 · ln(h(+1) / h(−1)) along each axis (exact for the training target, whose peak cell is set to 1 but whose
  * neighbours are the Gaussian's), within half a cell. The move is by the peak value (capped at 1), so a faint
- * heatmap leaves the corner to the offsets; a corner whose cells lie outside the map stays put.
+ * heatmap leaves the corner to the offsets. Along an axis where the peak lacks a neighbour (the map's edge: a gate
+ * cut by the image border) or where both neighbours are under 1% of the peak (no Gaussian of the trained width is
+ * that narrow), the offsets keep that coordinate. A corner with no cell of the map near it stays put.
  */
 function gaussianSubCell(out: Float32Array, base: number, W: number, H: number, S: number, px: number, py: number, sigma: number): [number, number] {
   const cx = Math.round(px / S - 0.5);
@@ -150,20 +152,26 @@ function gaussianSubCell(out: Float32Array, base: number, W: number, H: number, 
   let peak = 0;
   let mx = -1;
   let my = -1;
-  // Cells on the map's edge lack a neighbour on one side: not used as the peak.
-  for (let yy = Math.max(1, cy - 1); yy <= Math.min(H - 2, cy + 1); yy++) {
-    for (let xx = Math.max(1, cx - 1); xx <= Math.min(W - 2, cx + 1); xx++) {
+  for (let yy = Math.max(0, cy - 1); yy <= Math.min(H - 1, cy + 1); yy++) {
+    for (let xx = Math.max(0, cx - 1); xx <= Math.min(W - 1, cx + 1); xx++) {
       const v = out[base + yy * W + xx]!;
       if (v > peak) [peak, mx, my] = [v, xx, yy];
     }
   }
   if (mx < 0) return [px, py];
-  const at = (x: number, y: number) => Math.max(1e-4, out[base + y * W + x]!);
-  const k = (sigma * sigma) / 2;
-  const dx = Math.max(-0.5, Math.min(0.5, k * Math.log(at(mx + 1, my) / at(mx - 1, my))));
-  const dy = Math.max(-0.5, Math.min(0.5, k * Math.log(at(mx, my + 1) / at(mx, my - 1))));
   const a = Math.min(1, peak);
-  return [(1 - a) * px + a * (mx + dx + 0.5) * S, (1 - a) * py + a * (my + dy + 0.5) * S];
+  const k = (sigma * sigma) / 2;
+  /** The coordinate along one axis: the offsets' `own`, moved toward the Gaussian's sub-cell position when it is known. */
+  const axis = (own: number, cell: number, lo: number | null, hi: number | null): number => {
+    if (lo === null || hi === null || Math.max(lo, hi) < 0.01 * peak) return own;
+    const d = Math.max(-0.5, Math.min(0.5, k * Math.log(Math.max(1e-4, hi) / Math.max(1e-4, lo))));
+    return (1 - a) * own + a * (cell + d + 0.5) * S;
+  };
+  const at = (x: number, y: number) => out[base + y * W + x]!;
+  return [
+    axis(px, mx, mx > 0 ? at(mx - 1, my) : null, mx < W - 1 ? at(mx + 1, my) : null),
+    axis(py, my, my > 0 ? at(mx, my - 1) : null, my < H - 1 ? at(mx, my + 1) : null),
+  ];
 }
 
 /** Bilinear value of a heatmap at cell coordinates (cell j's centre at j); 0 outside the map. */

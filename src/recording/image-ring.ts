@@ -22,9 +22,11 @@ export class ImageRing {
   /** A copy of `data` in the ring, and what it costs (bytes to free later), or null when it does not fit now. */
   copyIn(data: Uint8Array): { view: Uint8Array; cost: number } | null {
     const n = data.byteLength;
-    const pad = this.head + n > this.capacity ? this.capacity - this.head : 0;
+    // A span that would run past the end starts again at 0 (also when the head sits exactly at the end: pad 0).
+    const wrap = this.head + n > this.capacity;
+    const pad = wrap ? this.capacity - this.head : 0;
     if (this.used + pad + n > this.capacity) return null;
-    if (pad) this.head = 0;
+    if (wrap) this.head = 0;
     const view = new Uint8Array(this.buf, this.head, n);
     view.set(data);
     this.head += n;
@@ -46,6 +48,8 @@ export class ImageRing {
   free(cost: number): void {
     this.used -= cost;
     if (this.used < 0) throw new Error(`ImageRing: freed ${-this.used} bytes more than were taken`);
+    // Empty: start from the beginning, so the whole ring is free for the next span, however large.
+    if (this.used === 0) this.head = 0;
   }
 
   get bytesInUse(): number {

@@ -80,11 +80,13 @@ export class RecorderCore {
       for (const n of this.pendingNotes.splice(0)) this.write(logLine(t, n.severity, 'recorder', n.message), item.tUs, item.tUs);
     }
     // Pixels withheld (the event loop found the worker behind, or the disk is low) are never encoded: a FrameSet
-    // due to be recorded keeps its record and counts as one whose images were dropped.
-    const withhold = item.topic === 'camera/frameset' && (item.skipImages === true || this.disk === 'no_images');
-    const withheldBefore = this.views.imagesWithheld;
-    const views: ViewMessage[] = this.views.convert(item.topic, item.msg, t, !withhold);
-    if (this.views.imagesWithheld > withheldBefore) this.summary.droppedImages++;
+    // due to be recorded keeps its record and counts as one whose images were dropped. Which FrameSets are due
+    // (recording.images: format, everyNth) the event loop has decided (recorder.ts).
+    const isFrameSet = item.topic === 'camera/frameset';
+    const due = isFrameSet && item.imagesNotDue !== true && this.s.config.images.format !== 'none';
+    const withhold = due && (item.skipImages === true || this.disk === 'no_images');
+    if (withhold) this.summary.droppedImages++;
+    const views: ViewMessage[] = this.views.convert(item.topic, item.msg, t, due && !withhold);
     // Images before the FrameSet that refers to them: a replay reading in order has the pixels when the set comes.
     for (const v of views) this.write(v, item.tUs, publishUs);
     this.write({ channel: item.topic, schemaName: String(ts.schema.title ?? item.topic), schema: ts.schema, message: ownMessage(item.topic, item.msg) }, item.tUs, publishUs);
@@ -137,7 +139,7 @@ export class RecorderCore {
     this.writer = new McapFileWriter(
       path,
       { compression: s.config.compression, zstdLevel: s.config.zstdLevel, chunkBytes: s.config.chunkBytes, fsync: true },
-      { profile: LOG_PROFILE, library: `racepilot log v${LOG_VERSION} (@mcap/core builders)` },
+      { profile: LOG_PROFILE, library: `racepilot log v${LOG_VERSION} (@mcap/core record builder)` },
     );
     const meta: Record<string, string> = { logVersion: String(LOG_VERSION), clockKind: s.clockKind, unixOffsetUs: String(s.unixOffsetUs), part: String(this.fileIndex - 1), ...s.metadata };
     if (s.track) meta.track = JSON.stringify(s.track);

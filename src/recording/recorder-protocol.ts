@@ -7,8 +7,10 @@ export interface RecordItem {
   /** Time the recorder saw it, on the pipeline's clock (µs). */
   tUs: number;
   msg: unknown;
-  /** Set by the recorder when the worker is behind: keep the FrameSet's record, skip its pixels. */
+  /** Set by the recorder when the worker is behind: keep the FrameSet's record, skip its pixels (counted as dropped). */
   skipImages?: boolean;
+  /** Set by the recorder for a FrameSet whose images are not to be recorded (recording.images everyNth, or none). */
+  imagesNotDue?: boolean;
 }
 
 export type ToWorker =

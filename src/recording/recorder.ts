@@ -26,6 +26,8 @@ export interface RecordingOptions {
   maxBacklogBytes?: number;
 }
 
+const EMPTY_PIXELS = new Uint8Array(0);
+
 export interface Recording {
   /** Files opened so far (rotation adds more). */
   readonly files: string[];
@@ -48,6 +50,7 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
   let skipped = 0;
   const maxBacklog = opts.maxBacklogBytes ?? 64 * 1024 * 1024;
   let ring: ImageRing | null = null;
+  let frameSets = 0;
   let scheduled = false;
   let stopping: Promise<RecordingSummary> | null = null;
   let resolveStopped: (s: RecordingSummary) => void = () => {};
@@ -71,12 +74,16 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
       opts.log?.[level]({ module: 'recording' }, m.message);
     } else if (m.type === 'stopped') resolveStopped(m.summary);
   });
+  // A worker that died before stop() was called: stop() must not wait for an answer that cannot come.
+  let dead: Error | null = null;
   worker.on('error', (err) => {
     opts.log?.error({ module: 'recording', err }, 'recorder worker failed');
+    dead ??= err;
     rejectStopped(err);
   });
   worker.on('exit', (code) => {
-    if (code !== 0) rejectStopped(new Error(`recorder worker exited with code ${code}`));
+    dead ??= new Error(`recorder worker exited with code ${code}`);
+    rejectStopped(dead);
   });
   // The recorder must not keep a finished daemon alive on its own.
   worker.unref();
@@ -97,20 +104,32 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
   };
   const unsubscribe = bus.subscribeAll((topic, msg) => {
     const item: RecordItem = { topic: topic as string, tUs: stamp(msg), msg };
-    if (topic === 'camera/frameset' && config.images.format !== 'none') {
+    if (topic === 'camera/frameset') {
       const fs = msg as FrameSet;
-      ring ??= new ImageRing(maxBacklog);
-      const before = ring.mark();
-      const copies = fs.images.map((img) => (img ? ring!.copyIn(img.data) : null));
-      if (copies.some((c, k) => fs.images[k] && !c)) {
-        // The worker is behind: it gets the record without pixels and counts the drop.
-        ring.rollback(before);
-        item.msg = { ...fs, images: fs.images.map((img) => (img ? { ...img, data: new Uint8Array(0) } : null)) };
-        item.skipImages = true;
-        if (skipped++ % 300 === 0) opts.log?.warn({ module: 'recording', skipped }, 'recorder behind: FrameSets recorded without images');
+      const noPixels = () => ({ ...fs, images: fs.images.map((img) => (img ? { ...img, data: EMPTY_PIXELS } : null)) });
+      // Thinning (everyNth) is decided here, so the pixels of a FrameSet not to be recorded are never copied.
+      const due = config.images.format !== 'none' && frameSets++ % config.images.everyNth === 0;
+      if (!due) {
+        item.msg = noPixels();
+        item.imagesNotDue = true;
       } else {
-        item.msg = { ...fs, images: fs.images.map((img, k) => (img ? { ...img, data: copies[k]!.view } : null)) };
-        batchImageBytes += copies.reduce((a, c) => a + (c?.cost ?? 0), 0);
+        ring ??= new ImageRing(maxBacklog);
+        const before = ring.mark();
+        let copies: ({ view: Uint8Array; cost: number } | null)[] = [];
+        try {
+          copies = fs.images.map((img) => (img ? ring!.copyIn(img.data) : null));
+        } finally {
+          if (copies.length !== fs.images.length || copies.some((c, k) => fs.images[k] && !c)) ring.rollback(before);
+        }
+        if (copies.some((c, k) => fs.images[k] && !c)) {
+          // The worker is behind: it gets the record without pixels and counts the drop.
+          item.msg = noPixels();
+          item.skipImages = true;
+          if (skipped++ % 300 === 0) opts.log?.warn({ module: 'recording', skipped }, 'recorder behind: FrameSets recorded without images');
+        } else {
+          item.msg = { ...fs, images: fs.images.map((img, k) => (img ? { ...img, data: copies[k]!.view } : null)) };
+          batchImageBytes += copies.reduce((a, c) => a + (c?.cost ?? 0), 0);
+        }
       }
     }
     batch.push(item);
@@ -129,6 +148,7 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
       stopping = new Promise<RecordingSummary>((resolve, reject) => {
         resolveStopped = resolve;
         rejectStopped = reject;
+        if (dead) reject(dead);
       }).finally(() => void worker.terminate());
       worker.ref();
       toWorker({ type: 'stop' });

@@ -118,10 +118,6 @@ export function trajectoryPoints(traj: Trajectory, maxPoints = 400): Vec3[] {
  * scene redraws the gates it knows of); the recorder worker keeps one per file.
  */
 export class FoxgloveViews {
-  private frameSets = 0;
-  /** FrameSets whose images were due (format, everyNth) but withheld by the caller. */
-  imagesWithheld = 0;
-
   constructor(
     private readonly images: RecordingConfig['images'],
     private readonly track: SceneTrack | null,
@@ -136,7 +132,7 @@ export class FoxgloveViews {
     return out;
   }
 
-  /** `images` false: a FrameSet's images are withheld (not encoded), though it still counts for everyNth. */
+  /** `images` false: a FrameSet's images are not encoded (not due, or withheld: the caller decides and counts). */
   convert(topic: string, msg: unknown, t: bigint, images = true): ViewMessage[] {
     switch (topic) {
       case 'fc/event': {
@@ -180,14 +176,9 @@ export class FoxgloveViews {
     }));
   }
 
-  /** One image channel per camera; `everyNth` thins the images, never the FrameSet record itself. */
+  /** One image channel per camera; the FrameSet record itself is written by the recorder whatever happens here. */
   private frameSet(fs: FrameSet, t: bigint, images: boolean): ViewMessage[] {
-    const n = this.frameSets++;
-    if (this.images.format === 'none' || n % this.images.everyNth !== 0) return [];
-    if (!images) {
-      this.imagesWithheld++;
-      return [];
-    }
+    if (this.images.format === 'none' || !images) return [];
     const out: ViewMessage[] = [];
     for (const img of fs.images) {
       if (!img) continue;

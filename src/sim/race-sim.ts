@@ -206,7 +206,7 @@ async function fly(o: RaceSimOptions, { track, seed, drift, perceptionKind, limi
   let pathM = 0;
   let trackErr = 0;
   let gateErr = 0;
-  const errAtPass: { k: number; e: Vec3 }[] = [];
+  const errAtPass: { k: number; passed: number; e: Vec3 }[] = [];
   const physical = physicalGateIndices(track);
   let maxSpeed = 0;
   let endReason = '';
@@ -242,8 +242,11 @@ async function fly(o: RaceSimOptions, { track, seed, drift, perceptionKind, limi
       const d = px4.sensor.drift();
       const e: Vec3 = [est[0] - wg.p_ned_m[0] - d[0], est[1] - wg.p_ned_m[1] - d[1], est[2] - wg.p_ned_m[2] - d[2]];
       gateErr = Math.max(gateErr, Math.hypot(...e));
-      if (errAtPass.at(-1)?.k !== k) errAtPass.push({ k, e });
-      else errAtPass.at(-1)!.e = e;
+      // One entry per gate flown to: a new one when the target changes or a pass was counted (a one-gate lap).
+      const passed = planning.race.gatesPassed;
+      const lastErr = errAtPass.at(-1);
+      if (lastErr?.k !== k || lastErr.passed !== passed) errAtPass.push({ k, passed, e });
+      else lastErr.e = e;
       pathM += Math.hypot(p[0] - prevP[0], p[1] - prevP[1], p[2] - prevP[2]);
       maxSpeed = Math.max(maxSpeed, speed);
     }

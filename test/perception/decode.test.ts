@@ -106,3 +106,31 @@ test('corners from both heads: the Gaussian corner heatmap places the corner exa
   out[9 * plane + 8 * W + 10] = 0.9;
   assert.deepEqual(decodeGates(out, layout)[0]!.corners[0], [10, 6]);
 });
+
+test('corners from both heads at the map edge: the coordinate without a neighbour stays with the offsets', () => {
+  const plane = W * H;
+  const out = new Float32Array(13 * W * H);
+  // TL at x = 1.3 input px: in the first column of cells (cell 0 spans 0..4); y = 21.4 well inside.
+  const offsets = [[1.3, 21.4], [40, 21.4], [40, 44], [1.3, 44]];
+  put(out, 5, 8, 0.8, offsets);
+  const sigma = cornerSigma(offsets as [number, number][], S);
+  out.fill(0, 9 * plane, 10 * plane);
+  const kx = 1.3 / S - 0.5;
+  const ky = 21.4 / S - 0.5;
+  for (let v = 0; v < H; v++) for (let u = 0; u < W; u++) {
+    const near = u === Math.round(kx) && v === Math.round(ky);
+    out[9 * plane + v * W + u] = near ? 1 : Math.exp(-((u - kx) ** 2 + (v - ky) ** 2) / (2 * sigma * sigma));
+  }
+  const g = decodeGates(out, layout)[0]!;
+  assert.ok(Math.abs(g.corners[0][0] - 1.3) < 1e-6, `x ${g.corners[0][0]}: pulled inward`);
+  assert.ok(Math.abs(g.corners[0][1] - 21.4) < 1e-4, `y ${g.corners[0][1]}`);
+});
+
+test('corners from both heads: an isolated heatmap cell (no Gaussian of the trained width) leaves the offsets their sub-cell position', () => {
+  const plane = W * H;
+  const out = new Float32Array(13 * W * H);
+  put(out, 8, 6, 0.8, [[11.2, 7.3], [54, 6], [54, 42], [10, 42]]);
+  out.fill(0, 9 * plane, 10 * plane);
+  out[9 * plane + 1 * W + 2] = 0.9; // one cell, its neighbours 0
+  assert.deepEqual(decodeGates(out, layout)[0]!.corners[0].map((v) => Math.round(v * 1e4) / 1e4), [11.2, 7.3]);
+});

@@ -34,6 +34,20 @@ test('image ring: copies in order, frees oldest first, never wraps a span, refus
   assert.throws(() => ring.free(1), /freed 1 bytes more/);
 });
 
+test('image ring: a head that lands exactly on the end starts again at 0; an emptied ring takes a span as large as itself', () => {
+  const ring = new ImageRing(100);
+  const a = ring.copyIn(bytes(50, 1))!;
+  const b = ring.copyIn(bytes(50, 2))!; // head now exactly at the end
+  ring.free(a.cost);
+  const c = ring.copyIn(bytes(10, 3))!;
+  assert.equal(c.view.byteOffset, 0);
+  assert.equal(c.cost, 10, 'no bytes skipped: the end was reached exactly');
+  assert.ok([...b.view].every((x) => x === 2));
+  ring.free(b.cost);
+  ring.free(c.cost);
+  assert.ok(ring.copyIn(bytes(100, 4)), 'the whole ring, once empty');
+});
+
 test('a worker that is behind: FrameSets too big for the ring are recorded without their pixels, counted, never encoded', async () => {
   await readerReady();
   const bus = new TopicBus<Topics>();
@@ -90,4 +104,28 @@ test('a ring with room: the pixels written are the pixels published, though the 
   }
   assert.equal(images + summary.droppedImages * 4, 30 * 4);
   assert.ok(images >= 4 * 20, `most FrameSets keep their images (${images / 4} of 30)`);
+});
+
+test('everyNth: only every n-th FrameSet carries its images, none counted as dropped; every FrameSet record kept', async () => {
+  await readerReady();
+  const bus = new TopicBus<Topics>();
+  const clock = new ManualClock('sim', 1_000_000);
+  const rec = startRecording(bus, clock, recordingConfig({ images: { format: 'raw', jpegQuality: 80, pngLevel: 1, everyNth: 3 } }), { basePath: join(tempDir(), 'thin') });
+  for (let i = 0; i < 10; i++) {
+    clock.advanceBy(33_000);
+    bus.publish('camera/frameset', sampleFrameSet(clock.nowUs(), i));
+    await new Promise((r) => setTimeout(r, i === 0 ? 1000 : 10));
+  }
+  const summary = await rec.stop();
+  assert.equal(summary.droppedImages, 0);
+  const withImages = new Set<bigint>();
+  let records = 0;
+  const it = iterateLog(summary.files[0]!);
+  for (let r = it.next(); !r.done; r = it.next()) {
+    if (r.value.topic === '/camera/front/left') withImages.add(r.value.logTimeNs);
+    if (r.value.topic === 'camera/frameset') records++;
+  }
+  assert.equal(records, 10);
+  // FrameSets 0, 3, 6 and 9 (published at 1.033 s + 33 ms each).
+  assert.deepEqual([...withImages].map((t) => Math.round((Number(t / 1000n) - 1_033_000) / 33_000)), [0, 3, 6, 9]);
 });
