@@ -20,6 +20,8 @@ export interface ImageBenchOptions {
   hz: number;
   /** The cameras' pixel format (the rigs default to RGB: the detector takes colour). */
   pixels: 'GRAY8' | 'RGB';
+  /** Record every n-th FrameSet's images (recording.images.everyNth). */
+  everyNth: number;
 }
 
 export interface RecordBenchResult {
@@ -48,7 +50,7 @@ export async function benchRecord(seconds = 20, images: ImageBenchOptions | null
   const base = configWith({}).recording;
   const config: RecordingConfig = {
     ...base, minFreeBytes: 0, minFreeBytesImages: 0,
-    images: { ...base.images, format: images?.format ?? 'none', jpegQuality: images?.jpegQuality ?? base.images.jpegQuality },
+    images: { ...base.images, format: images?.format ?? 'none', jpegQuality: images?.jpegQuality ?? base.images.jpegQuality, everyNth: images?.everyNth ?? 1 },
   };
   // The daemon's own image ring (64 MiB); images it had to drop are counted.
   const rec = startRecording(bus, clock, config, { basePath: keepAs ?? join(dir, 'b'), metadata: { mode: 'bench-record' } });
@@ -95,7 +97,7 @@ export async function benchRecord(seconds = 20, images: ImageBenchOptions | null
   return {
     files: keepAs ? summary.files : [],
     simulatedS: seconds,
-    images: images ? { ...images, recorded: frameSeq - summary.droppedImages, dropped: summary.droppedImages } : null,
+    images: images ? { ...images, recorded: Math.ceil(frameSeq / images.everyNth) - summary.droppedImages, dropped: summary.droppedImages } : null,
     messages: summary.messages,
     bytesOnDisk: summary.bytes,
     mainThreadMsPerS: mainUs / 1000 / seconds,
@@ -143,11 +145,11 @@ function frameSet(images: CameraImage[], tUs: number, seq: number): FrameSet {
   return { tUs, tSampleUs: tUs - 5000, seq, images: images.map((img) => ({ ...img, tUs, tSampleUs: tUs - 5000, seq })), holes: [], dead: [], skewUs: 0 };
 }
 
-const USAGE = `usage: racepilot bench record [--seconds N] [--images] [--size WxH] [--pixels rgb|gray] [--image-format png|jpeg|raw] [--jpeg-quality Q] [--hz N] [--compare] [--keep OUT.mcap] [--json]
+const USAGE = `usage: racepilot bench record [--seconds N] [--images] [--size WxH] [--pixels rgb|gray] [--image-format png|jpeg|raw] [--jpeg-quality Q] [--hz N] [--every-nth N] [--compare] [--keep OUT.mcap] [--json]
 
 CPU cost of recording at full rate to MCAP: the flight layer's topics, and with --images FrameSets of four stereo
 rigs (8 images, --pixels rgb as the rigs deliver by default, or gray) at --hz (default 30) of --size (default
-640x480, the rigs' configured size). --compare then runs the daemon's perception (pruned model, paced at --hz, on
+640x480, the rigs' configured size), the images of every --every-nth FrameSet (default 1: all). --compare then runs the daemon's perception (pruned model, paced at --hz, on
 rendered FrameSets) on its own and reports recording's CPU as a share of the pipeline's.
 --keep OUT.mcap keeps the log (OUT-000.mcap), e.g. to time \`racepilot replay --speed max\` on four rigs at 30 Hz.
 `;
@@ -159,7 +161,7 @@ export async function run(argv: string[]): Promise<number> {
     {
       seconds: { type: 'string', default: '20' }, images: { type: 'boolean', default: false }, size: { type: 'string', default: '640x480' },
       pixels: { type: 'string', default: 'rgb' }, 'image-format': { type: 'string', default: 'png' }, 'jpeg-quality': { type: 'string', default: '80' },
-      hz: { type: 'string', default: '30' }, compare: { type: 'boolean', default: false }, keep: { type: 'string' }, json: { type: 'boolean', default: false },
+      hz: { type: 'string', default: '30' }, 'every-nth': { type: 'string', default: '1' }, compare: { type: 'boolean', default: false }, keep: { type: 'string' }, json: { type: 'boolean', default: false },
     },
     USAGE,
   );
@@ -179,7 +181,9 @@ export async function run(argv: string[]): Promise<number> {
   const width = Number(size[1]);
   const height = Number(size[2]);
   const pixels = values.pixels === 'rgb' ? 'RGB' : 'GRAY8';
-  const r = await benchRecord(seconds, values.images ? { width, height, format, jpegQuality, hz, pixels } : null, values.keep ? values.keep.replace(/\.mcap$/i, '') : null);
+  const everyNth = Number(values['every-nth']);
+  if (!(Number.isInteger(everyNth) && everyNth >= 1 && everyNth <= 1000)) throw new UsageError(`--every-nth must be an integer 1..1000, not "${values['every-nth']}"`);
+  const r = await benchRecord(seconds, values.images ? { width, height, format, jpegQuality, hz, pixels, everyNth } : null, values.keep ? values.keep.replace(/\.mcap$/i, '') : null);
   let pipeline: { cpuMsPerFrameset: number; cpuMsPerS: number } | null = null;
   if (values.compare) {
     // Run after recording, never beside it: two cores, and each figure is a process's own CPU time.
@@ -196,7 +200,9 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json) {
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {
-    const img = r.images ? `, images ${r.images.format} ${r.images.pixels} ${r.images.width}x${r.images.height} 8 × ${r.images.hz} Hz: ${r.images.recorded} FrameSets recorded, ${r.images.dropped} dropped` : '';
+    const img = r.images
+      ? `, images ${r.images.format} ${r.images.pixels} ${r.images.width}x${r.images.height} 8 × ${r.images.hz} Hz${r.images.everyNth > 1 ? ` every ${r.images.everyNth}th FrameSet` : ''}: ${r.images.recorded} FrameSets recorded, ${r.images.dropped} dropped`
+      : '';
     process.stdout.write(
       `recorded ${r.messages} messages over ${r.simulatedS} simulated s (${(r.bytesOnDisk / 1024).toFixed(0)} KiB on disk, ${(r.bytesOnDisk / 1048576 / r.simulatedS).toFixed(2)} MiB/s) in ${r.wallS.toFixed(1)} s${img}\n` +
         `event loop: ${r.mainThreadMsPerS.toFixed(2)} ms per simulated s; whole process: ${r.processCpuMsPerS.toFixed(1)} ms per s (${(r.processCpuMsPerS / 10).toFixed(1)}% of one core)\n` +
