@@ -80,6 +80,8 @@ export interface BenchPerceptionResult {
   height: number;
   format: string;
   threads: number;
+  /** perception.cpu.graphOptimization the sessions ran with (one for both models: see the config's comment). */
+  graphOptimization: string;
   durationS: number;
   models: ModelFigures[];
 }
@@ -233,7 +235,7 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
       await session.close();
     }
   }
-  return { detector: opts.inline ? 'inline' : 'worker', idleEventLoop, images: cams.length, width: cams[0]!.model.width, height: cams[0]!.model.height, format: formats[0]!, threads, durationS, models: out };
+  return { detector: opts.inline ? 'inline' : 'worker', idleEventLoop, graphOptimization: config.perception.cpu.graphOptimization, images: cams.length, width: cams[0]!.model.width, height: cams[0]!.model.height, format: formats[0]!, threads, durationS, models: out };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -266,7 +268,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const lines = [
-    `perception: ${res.images} images ${res.width}x${res.height} ${res.format} per FrameSet, ${res.threads} ONNX Runtime threads (${res.detector}), ${res.durationS} s per run`,
+    `perception: ${res.images} images ${res.width}x${res.height} ${res.format} per FrameSet, ${res.threads} ONNX Runtime threads (${res.detector}), CPU graph optimisation "${res.graphOptimization}", ${res.durationS} s per run`,
     `  idle event loop before the runs (the machine's own load): longest stall ${res.idleEventLoop.maxStallMs} ms, p99 ${res.idleEventLoop.p99Ms} ms`,
   ];
   for (const m of res.models) {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { InputError, UsageError } from '../core/errors.js';
 import { Progress } from './progress.js';
+import { perceptionSchema } from '../core/config/perception.js';
 import { decodeGates, type DecodedGate } from '../perception/decode.js';
 import { readImage } from '../perception/image-io.js';
 import { readLabels } from '../perception/labels.js';
@@ -53,7 +54,8 @@ export async function openDetector(path: string, threads = 2): Promise<{ info: M
       executionProviders: ['cpu'],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
+      // The daemon's CPU default (perception.cpu.graphOptimization), so eval scores the outputs the daemon gets.
+      graphOptimizationLevel: perceptionSchema.parse({}).cpu.graphOptimization,
     });
   } catch (err) {
     throw new InputError(`ONNX Runtime cannot load the model: ${(err as Error).message}`, path, { cause: err });

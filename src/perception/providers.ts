@@ -48,7 +48,7 @@ export function providerSessionOptions(
     case 'cuda':
       return { ...common, executionProviders: [{ name: 'cuda', deviceId: cfg.cuda.deviceId }] };
     case 'cpu':
-      return { ...common, executionProviders: ['cpu'] };
+      return { ...common, graphOptimizationLevel: cfg.cpu.graphOptimization, executionProviders: ['cpu'] };
   }
 }
 

@@ -58,6 +58,12 @@ describe('detector session', () => {
     assert.equal(env.ORT_TENSORRT_MAX_WORKSPACE_SIZE, String(512 * 1024 * 1024));
   });
 
+  it('the CPU graph optimisation level is the configured one (default "extended"); GPU providers keep "all"', () => {
+    assert.equal(providerSessionOptions('cpu', cfg({})).graphOptimizationLevel, 'extended');
+    assert.equal(providerSessionOptions('cpu', cfg({ cpu: { intraOpThreads: 1, interOpThreads: 1, graphOptimization: 'all' } })).graphOptimizationLevel, 'all');
+    assert.equal(providerSessionOptions('cuda', cfg({})).graphOptimizationLevel, 'all');
+  });
+
   it('in the inference worker: same fallback and log lines, same outputs as in the event loop thread', async () => {
     const { log, lines } = capture();
     const w = await WorkerDetector.open(cfg({ providers: ['tensorrt', 'cuda', 'cpu'] }), log);

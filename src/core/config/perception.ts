@@ -42,6 +42,15 @@ export const perceptionSchema = z
         intraOpThreads: z.number().int().min(1).max(64).default(1),
         /** Operators run in parallel (1: sequential execution). */
         interOpThreads: z.number().int().min(1).max(64).default(1),
+        /**
+         * ONNX Runtime's graph optimisation on the CPU. "all" adds the NCHWc layout, which computes convolutions in
+         * blocks of channels as wide as the vector unit (16 with AVX-512): the pruned net's 9/18/33/67 channels are
+         * rounded up to whole blocks and cost about what the dense net's 16/32/48/96 do. Measured on this VM, batch of 8, one thread, p50: pruned 12.9 ms with
+         * "extended" against 15.4 ms with "all"; dense 25.4 against 15.6 ms. "extended" suits the shipped pruned
+         * model; set "all" for the dense one. Measured with `node scripts/ort-levels.mjs`; `racepilot bench perception`
+         * runs both models with the configured level.
+         */
+        graphOptimization: z.enum(['all', 'extended', 'basic']).default('extended'),
       })
       .strict()
       .default({}),
