@@ -105,3 +105,17 @@ test('the replanner bends its plan onto a moved gate without a new search, and k
   assert.ok(Math.abs(end.p_ned_m[1] - moved[0]!.p_ned_m[1]) < 0.02, 'ends at the moved gate');
   assert.deepEqual(second.plan.gateSpeedsMps, first.plan.gateSpeedsMps, 'same gate speeds');
 });
+
+test('the gate just passed: finishing its pass through the opening is allowed, swinging back through its frame is not', () => {
+  // The race counted G2-back passed, but a later estimate puts its plane 0.2 m ahead of the vehicle (racepilot sim
+  // seed 5). The next gate is 12 m away and off to the side.
+  const passed: PlanGate = { index: 6, p_ned_m: [23.7, -0.8, -2.9], n_ned: [-1, 0, 0] };
+  const next: PlanGate = { index: 7, p_ned_m: [14, 7, -2.5], n_ned: [Math.cos((140 * Math.PI) / 180), Math.sin((140 * Math.PI) / 180), 0] };
+  const start = { tUs: 0, p_ned_m: [23.9, -0.7, -3.1] as Vec3, v_ned_mps: [-2, 0, 0] as Vec3, a_ned_mps2: [0, 0, 0] as Vec3 };
+  const r = planThroughGates(start, [next], params, 0, undefined, passed)!;
+  assert.ok(r.durationS < 2.5, `${r.durationS.toFixed(2)} s for 12 m: it crawled when the pass could not be finished`);
+  // Crossing the passed gate's plane beside its opening (1.5 m off centre, still within the frame) stays refused:
+  // the only plans left go around, so they are slower than the straight one through the opening.
+  const beside = planThroughGates({ ...start, p_ned_m: [23.9, 0.7, -3.1] }, [next], params, 0, undefined, passed);
+  assert.ok(beside === null || beside.durationS > r.durationS, `beside the opening: ${beside?.durationS}`);
+});
