@@ -57,6 +57,8 @@ export class EstimationStage {
   readonly map: GateMap;
   private readonly poses: VehicleState[] = [];
   private expected = 0;
+  /** Gates passed so far: after the race's last gate there is no next one to associate sightings with. */
+  private passes = 0;
   /** Capture time of the last sighting the map accepted (µs), null before any. */
   lastSightingUs: number | null = null;
   /** Detections that could not be placed: no odometry near their capture time. */
@@ -76,7 +78,10 @@ export class EstimationStage {
       bus.subscribe('fc/vehicle_state', (v) => this.onVehicle(v)),
       bus.subscribe('perception/gates', (g) => this.onGates(g)),
       bus.subscribe('race/event', (e) => {
-        if (e.kind === 'gate_passed' && e.gateIndex !== undefined) this.expected = (e.gateIndex + 1) % this.track.gates.length;
+        if (e.kind === 'gate_passed' && e.gateIndex !== undefined) {
+          this.expected = (e.gateIndex + 1) % this.track.gates.length;
+          this.passes++;
+        }
       }),
     );
   }
@@ -125,7 +130,8 @@ export class EstimationStage {
       const p_odom = bodyToOdom(g.p_body_m, p, pose.q_ned_body);
       const u_ned: Vec3 = [p_odom[0] - p[0], p_odom[1] - p[1], p_odom[2] - p[2]];
       const los = Math.hypot(...u_ned) > 1e-3 ? { u_ned, sigmaLateralM, sigmaRangeM } : undefined;
-      const k = this.map.observe({ tUs: msg.tSampleUs, p_odom_ned_m: p_odom, sigmaM: sigmaRangeM, los }, this.expected);
+      const remaining = Math.max(1, this.track.gates.length * this.track.laps - this.passes);
+    const k = this.map.observe({ tUs: msg.tSampleUs, p_odom_ned_m: p_odom, sigmaM: sigmaRangeM, los }, this.expected, remaining);
       if (k !== null) this.lastSightingUs = Math.max(this.lastSightingUs ?? 0, msg.tSampleUs);
     }
     this.bus.publish('estimation/gate_map', this.map.snapshot(msg.tUs));

@@ -123,10 +123,12 @@ export class GateMap {
   }
 
   /**
-   * Fuses one sighting. `expectedTrackIndex` is the gate the race flies to next (or null); returns the physical gate
-   * it was associated with, or null when rejected as an outlier.
+   * Fuses one sighting. `expectedTrackIndex` is the gate the race flies to next (or null); `gatesLeft` how many the
+   * race still has to fly, so that `associateAhead` does not reach past its last gate (flying to the last gate of
+   * the last lap, the first gate's sightings moved the shared drift and with it the last gate: seen in racepilot sim,
+   * seed 5). Returns the physical gate it was associated with, or null when rejected as an outlier.
    */
-  observe(s: GateSighting, expectedTrackIndex: number | null): number | null {
+  observe(s: GateSighting, expectedTrackIndex: number | null, gatesLeft = Infinity): number | null {
     this.predict(s.tUs);
     const sphere = [s.sigmaM ** 2, 0, 0, 0, s.sigmaM ** 2, 0, 0, 0, s.sigmaM ** 2];
     const cosMax = Math.cos((this.params.maxObliqueDeg * Math.PI) / 180);
@@ -144,7 +146,7 @@ export class GateMap {
     const allowed =
       ahead === null || expectedTrackIndex === null
         ? null
-        : new Set(Array.from({ length: ahead }, (_, i) => this.physicalOf[(expectedTrackIndex + i) % this.physicalOf.length]!));
+        : new Set(Array.from({ length: Math.max(1, Math.min(ahead, gatesLeft)) }, (_, i) => this.physicalOf[(expectedTrackIndex + i) % this.physicalOf.length]!));
     let best: { k: number; d2: number; R: number[] } | null = null;
     for (let k = 0; k < this.ids.length; k++) {
       if (allowed && !allowed.has(k)) continue;

@@ -115,3 +115,14 @@ test('a gate seen side-on is not placed by that sighting', () => {
   assert.equal(map.observe({ tUs: 0, p_odom_ned_m: at, sigmaM: 0.5, los: frontal }, 1), 1, '20° off the face: fused');
   assert.equal(map.snapshot(0).rejected, 1);
 });
+
+test('flying to the race\'s last gate, sightings go to it alone: the next track entry is no longer "ahead"', () => {
+  const params = { ...defaultGateMapParams, associateAhead: 2 };
+  // Flying to B (track index 1). With gates left after it, C (the next entry) may take a sighting of itself.
+  const more = new GateMap(track, params);
+  assert.equal(more.observe({ tUs: 0, p_odom_ned_m: [40, 0, -3], sigmaM: 0.2 }, 1, 3), 2, 'C is the next gate: fused');
+  // With B the last gate of the race, C is not ahead: its sighting is an outlier rather than a pull on the drift.
+  const last = new GateMap(track, params);
+  assert.equal(last.observe({ tUs: 0, p_odom_ned_m: [40, 0, -3], sigmaM: 0.2 }, 1, 1), null, 'B is the last gate: C is not ahead');
+  assert.equal(last.snapshot(0).rejected, 1);
+});
