@@ -45,8 +45,8 @@ export const perceptionSchema = z
         /**
          * ONNX Runtime's graph optimisation on the CPU. "all" adds the NCHWc layout, which computes convolutions in
          * blocks of channels as wide as the vector unit (16 with AVX-512): the pruned net's 9/18/33/67 channels are
-         * rounded up to whole blocks and cost about what the dense net's 16/32/48/96 do. Measured on this VM, batch of 8, one thread, p50: pruned 12.9 ms with
-         * "extended" against 15.4 ms with "all"; dense 25.4 against 15.6 ms. "extended" suits the shipped pruned
+         * rounded up to whole blocks and cost about what the dense net's 16/32/48/96 do. Measured on this VM, batch of 8, one thread, p50: pruned 13.1 ms with
+         * "extended" against 15.3 ms with "all"; dense 27.9 against 15.6 ms. "extended" suits the shipped pruned
          * model; set "all" for the dense one. Measured with `node scripts/ort-levels.mjs`; `racepilot bench perception`
          * runs both models with the configured level.
          */
