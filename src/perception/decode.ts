@@ -51,7 +51,7 @@ export interface DecodedGate {
  * Turns one image's output (13 x H x W, channel-major: centre heatmap, 8 corner offsets, 4 corner heatmaps) into
  * gates. Each centre peak (3x3 local maximum) is one gate and carries its own four corners, so corners of
  * overlapping gates are never mixed up; the corner heatmaps give per-corner confidence and optional refinement.
- * Pure: no allocation beyond the result.
+ * Pure: no state; it allocates only the result and each gate's four corners.
  */
 export function decodeGates(
   out: Float32Array,

@@ -115,14 +115,11 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
       } else {
         ring ??= new ImageRing(maxBacklog);
         const before = ring.mark();
-        let copies: ({ view: Uint8Array; cost: number } | null)[] = [];
-        try {
-          copies = fs.images.map((img) => (img ? ring!.copyIn(img.data) : null));
-        } finally {
-          if (copies.length !== fs.images.length || copies.some((c, k) => fs.images[k] && !c)) ring.rollback(before);
-        }
+        const copies = fs.images.map((img) => (img ? ring!.copyIn(img.data) : null));
         if (copies.some((c, k) => fs.images[k] && !c)) {
-          // The worker is behind: it gets the record without pixels and counts the drop.
+          // The worker is behind: it gets the record without pixels and counts the drop; the spans this FrameSet
+          // did get are given back at once (copyIn never throws: it answers null when a span does not fit).
+          ring.rollback(before);
           item.msg = noPixels();
           item.skipImages = true;
           if (skipped++ % 300 === 0) opts.log?.warn({ module: 'recording', skipped }, 'recorder behind: FrameSets recorded without images');
