@@ -8,10 +8,9 @@ import { UsageError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import type { CameraImage, FrameSet, PerceptionGates, PerceptionTimings } from '../core/messages.js';
 import { summarize } from '../core/stats.js';
-import { BatchPreprocessor } from '../perception/batch-preprocess.js';
 import { DetectorSession } from '../perception/detector-session.js';
-import { PerceptionStage, type Detector } from '../perception/perception-stage.js';
-import { WorkerDetector } from '../perception/worker-detector.js';
+import { openPerceptionLanes } from '../perception/perception-lanes.js';
+import { PerceptionStage } from '../perception/perception-stage.js';
 import { NEUTRAL_LOOK } from '../sim/render/look.js';
 import { Renderer } from '../sim/render/renderer.js';
 import { buildScene } from '../sim/render/scene.js';
@@ -28,7 +27,8 @@ per-stage and end-to-end latency p50/p99, and the event loop's longest stall whi
   --duration S      seconds per measured run (default 4)
   --rate HZ         FrameSet rate of the paced run (default: the rigs' fps)
   --threads N       ONNX Runtime intra-op threads (default: the configuration's)
-  --inline          run ONNX Runtime on the event loop's thread instead of the inference worker (to compare)
+  --lanes N|auto    perception lanes sharing each FrameSet (default: the configuration's, "auto")
+  --inline          run ONNX Runtime on the event loop's thread instead of the inference worker (to compare; one lane)
   --json            print one JSON object
   -h, --help        this text
 
@@ -80,6 +80,8 @@ export interface BenchPerceptionResult {
   height: number;
   format: string;
   threads: number;
+  /** Perception lanes each FrameSet was shared between (perception-lanes.ts). */
+  lanes: number;
   /** perception.cpu.graphOptimization the sessions ran with (one for both models: see the config's comment). */
   graphOptimization: string;
   durationS: number;
@@ -92,6 +94,7 @@ export interface BenchPerceptionOptions {
   durationS?: number;
   rateHz?: number;
   threads?: number;
+  lanes?: PerceptionConfig['lanes'];
   /** Run the session on the event loop's thread (onnxruntime-node blocks it for the inference) instead of the worker. */
   inline?: boolean;
   /** Distinct rendered FrameSets cycled through (rendering is slower than perception on a small machine). */
@@ -209,6 +212,7 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
   const log = createLogger({ level: 'warn', format: 'json', stream: process.stderr });
   const models = opts.models ?? [root('models/gate-detector.onnx'), root('models/gate-detector-dense.onnx')];
   const out: ModelFigures[] = [];
+  let lanes = 1;
   const idle = monitorEventLoopDelay({ resolution: 1 });
   idle.enable();
   await new Promise((r) => setTimeout(r, 2000));
@@ -216,12 +220,14 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
   const idleEventLoop = { maxStallMs: Math.round(idle.max / 1e4) / 100, p99Ms: Math.round(idle.percentile(99) / 1e4) / 100 };
   for (const model of models) {
     const cfg: PerceptionConfig = perceptionSchema.parse({ ...config.perception, model, cpu: { ...config.perception.cpu, intraOpThreads: threads } });
-    const session: Detector & { selfTestMs: number; close(): Promise<void> } = opts.inline
-      ? await DetectorSession.open(cfg, log)
-      : await WorkerDetector.open(cfg, log);
-    const pre = new BatchPreprocessor(session.info.input, cams.length);
+    const opened = await openPerceptionLanes(cfg, log, cams.length, {
+      lanes: opts.inline ? 1 : opts.lanes ?? cfg.lanes,
+      ...(opts.inline ? { open: (c: PerceptionConfig) => DetectorSession.open(c, log) } : {}),
+    });
+    const session = opened.detector;
+    lanes = opened.lanes.length;
     const clock = new WallClock();
-    const stage = new PerceptionStage({ cfg, cameras: cams, detector: session, pre, clock, log });
+    const stage = new PerceptionStage({ cfg, cameras: cams, lanes: opened.lanes, clock, log });
     try {
       await measure(stage, sets, clock, Math.min(1, durationS), null); // warm-up: JIT, ONNX Runtime arenas, buffers
       const saturated = await measure(stage, sets, clock, durationS, null);
@@ -231,11 +237,10 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
         selfTestMs: Math.round(session.selfTestMs * 10) / 10, saturated, paced: { ...paced, rateHz },
       });
     } finally {
-      await pre.close();
-      await session.close();
+      await opened.close();
     }
   }
-  return { detector: opts.inline ? 'inline' : 'worker', idleEventLoop, graphOptimization: config.perception.cpu.graphOptimization, images: cams.length, width: cams[0]!.model.width, height: cams[0]!.model.height, format: formats[0]!, threads, durationS, models: out };
+  return { detector: opts.inline ? 'inline' : 'worker', idleEventLoop, graphOptimization: config.perception.cpu.graphOptimization, images: cams.length, width: cams[0]!.model.width, height: cams[0]!.model.height, format: formats[0]!, threads, lanes, durationS, models: out };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -243,7 +248,7 @@ export async function run(argv: string[]): Promise<number> {
     argv,
     {
       config: { type: 'string' }, models: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' },
-      threads: { type: 'string' }, inline: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+      threads: { type: 'string' }, lanes: { type: 'string' }, inline: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
     },
     USAGE,
   );
@@ -262,13 +267,14 @@ export async function run(argv: string[]): Promise<number> {
     rateHz: num(values.rate, 'rate', 1, 240),
     threads: num(values.threads, 'threads', 1, 64),
     inline: values.inline,
+    ...(values.lanes !== undefined ? { lanes: values.lanes === 'auto' ? 'auto' as const : num(values.lanes, 'lanes', 1, 16)! } : {}),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(res)}\n`);
     return 0;
   }
   const lines = [
-    `perception: ${res.images} images ${res.width}x${res.height} ${res.format} per FrameSet, ${res.threads} ONNX Runtime threads (${res.detector}), CPU graph optimisation "${res.graphOptimization}", ${res.durationS} s per run`,
+    `perception: ${res.images} images ${res.width}x${res.height} ${res.format} per FrameSet, ${res.lanes} lane${res.lanes > 1 ? 's' : ''} (${res.detector}) of ${res.threads} ONNX Runtime thread${res.threads > 1 ? 's' : ''}, CPU graph optimisation "${res.graphOptimization}", ${res.durationS} s per run`,
     `  idle event loop before the runs (the machine's own load): longest stall ${res.idleEventLoop.maxStallMs} ms, p99 ${res.idleEventLoop.p99Ms} ms`,
   ];
   for (const m of res.models) {

@@ -5,16 +5,15 @@ import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { PerceptionStats, Topics } from '../core/messages.js';
-import { BatchPreprocessor } from '../perception/batch-preprocess.js';
 import type { ModelInfo } from '../perception/model-info.js';
 import { PerceptionStage } from '../perception/perception-stage.js';
-import { WorkerDetector } from '../perception/worker-detector.js';
+import { openPerceptionLanes } from '../perception/perception-lanes.js';
 import { trackGateInnerSize, type Track } from '../planning/track.js';
 
 /**
  * The camera edge of a real flight (`race.cameras: "live"`): the rigs' GStreamer pipelines (camera/camera-ingest.ts)
- * put FrameSets on the bus, and the perception stage turns each into `perception/gates` with the detector in its
- * worker thread, the images converted in the preprocessing worker, and the gates' orientation aided by the attitude on
+ * put FrameSets on the bus, and the perception stage turns each into `perception/gates` with each FrameSet shared
+ * between the perception lanes (a preprocessing and a detector worker each: perception-lanes.ts), and the gates' orientation aided by the attitude on
  * `fc/vehicle_state`. The detector opens (providers, self-test) before any camera starts, so a model that fails its
  * self-test stops the daemon before it has touched anything.
  */
@@ -28,10 +27,10 @@ export async function startLivePerception(o: { bus: TopicBus<Topics>; clock: Clo
   const perception = { ...config.perception, gateInnerSizeM: trackGateInnerSize(track, config.race.track ?? track.name) };
   const cameras = allRigCameras(config.camera.rigs);
   if (cameras.length === 0) throw new RangeError('race.cameras is "live" but no camera rig is enabled');
-  const detector = await WorkerDetector.open(perception, log);
+  const opened = await openPerceptionLanes(perception, log, cameras.length);
+  const { detector } = opened;
   for (const w of channelMismatches(config.camera.rigs, detector.info)) log.warn(w, 'perception: camera format and model input differ');
-  const pre = new BatchPreprocessor(detector.info.input, cameras.length);
-  const stage = new PerceptionStage({ cfg: perception, cameras, detector, pre, clock, log });
+  const stage = new PerceptionStage({ cfg: perception, cameras, lanes: opened.lanes, clock, log });
   const detach = stage.attach(bus);
   const ingest = new CameraIngest({
     config: config.camera, clock, bus, log,
@@ -46,8 +45,7 @@ export async function startLivePerception(o: { bus: TopicBus<Topics>; clock: Clo
       detach();
       await ingest.stop();
       await stage.idle();
-      await pre.close();
-      await detector.close();
+      await opened.close();
     },
   };
 }

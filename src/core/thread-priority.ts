@@ -7,8 +7,15 @@ import { setPriority } from 'node:os';
  * this at start so that when both cores are busy the kernel still runs the main thread the moment its setpoint
  * timer is due. Raising nice needs no privilege; lowering it again would. Returns the thread's nice value, or null
  * where per-thread priorities are not available (not Linux, no /proc): the worker then runs at normal priority.
+ *
+ * Why 19 and not a middle value: with two busy workers on the two cores, the setpoint timer's lateness (woken early,
+ * then yielding until due) was p99 1.5–2.9 ms with the workers at nice 10 and 0.7–0.8 ms at nice 19 (a scratch
+ * probe of this clock's `every(…, { precise })`; `racepilot bench link`: p99 21.1–23.1 ms at 10, 20.3–20.8 ms at 19).
+ * The kernel's fair scheduler still gives a nice-19 thread a slice now and then while the main thread spins toward
+ * its due time; at 19 that slice is short. The workers lose nothing measurable: the main thread sleeps most of the
+ * time, and while it sleeps they have the cores.
  */
-export function lowerThisThreadPriority(nice = 10): number | null {
+export function lowerThisThreadPriority(nice = 19): number | null {
   try {
     // /proc/thread-self → "<pid>/task/<tid>": the tid is what setpriority(2) takes to address one thread.
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());

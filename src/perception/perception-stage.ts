@@ -17,12 +17,22 @@ export interface Detector {
   run(input: Float32Array, batch: number): Promise<Float32Array>;
 }
 
+/**
+ * One preprocessing worker and one detector: a share of each FrameSet's images goes through it. Several lanes split
+ * a FrameSet between them, so on a CPU its images are converted and inferred on every core at once (perception-
+ * lanes.ts says why that beats ONNX Runtime's own threads); a GPU takes the whole batch in one lane.
+ */
+export interface PerceptionLane {
+  detector: Detector;
+  pre: BatchPreprocessor;
+}
+
 export interface PerceptionStageOptions {
   cfg: PerceptionConfig;
   /** Cameras in FrameSet slot order (camera/rig.ts allRigCameras): pairs left, right per rig. */
   cameras: readonly RigCamera[];
-  detector: Detector;
-  pre: BatchPreprocessor;
+  /** At least one; lane k takes the k-th of as many contiguous, near-equal shares of the images. */
+  lanes: readonly PerceptionLane[];
   clock: Clock;
   log: Logger;
   /** FrameSets being worked on at once: one preprocessed while the previous one is inferred. */
@@ -32,9 +42,9 @@ export interface PerceptionStageOptions {
 }
 
 /**
- * The perception stage: FrameSet in, `perception/gates` out. The pixels go to the worker (batch-preprocess.ts),
- * the network runs in ONNX Runtime's threads, and only decoding and geometry (well under a millisecond per gate)
- * run on the event loop. Inferences are serialised in FrameSet order; when FrameSets arrive faster than they can be
+ * The perception stage: FrameSet in, `perception/gates` out. The pixels go to the lanes' workers (batch-preprocess.ts),
+ * the network runs in the detectors' worker threads, and only decoding and geometry (well under a millisecond per gate)
+ * run on the event loop. Each lane's inferences are serialised in FrameSet order; when FrameSets arrive faster than they can be
  * processed, the newest ones are skipped and counted rather than queued (stale perception is worse than none).
  *
  * Bad input never crashes it and never makes a gate: a missing image, one of the wrong size or format, and a black
@@ -43,7 +53,8 @@ export interface PerceptionStageOptions {
 export class PerceptionStage {
   /** FrameSets being worked on. */
   private readonly pending = new Set<Promise<PerceptionGates>>();
-  private chain: Promise<unknown> = Promise.resolve();
+  /** Per lane: the inference before which the next one waits. */
+  private readonly chains: Promise<unknown>[];
   private readonly geo: GeometryParams;
   /** Attitude from fc/vehicle_state, for the gates' upright prior (gate-geometry.ts); fed by attach() or addVehicle(). */
   private readonly gravity = new GravityHistory();
@@ -59,6 +70,13 @@ export class PerceptionStage {
     };
     this.nowMs = o.nowMs ?? (() => performance.now());
     if (o.cameras.length % 2 !== 0) throw new RangeError(`perception needs stereo pairs, got ${o.cameras.length} cameras`);
+    if (o.lanes.length === 0) throw new RangeError('perception needs at least one lane (detector and preprocessor)');
+    this.chains = o.lanes.map(() => Promise.resolve());
+  }
+
+  /** The execution provider that runs the detector (the first lane's; all lanes open on the same one). */
+  get provider(): string {
+    return this.o.lanes[0]!.detector.provider;
   }
 
   /** The flight controller's attitude: gives the gates' orientation its upright prior. */
@@ -108,9 +126,48 @@ export class PerceptionStage {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
+  /**
+   * One lane's share of a FrameSet: preprocessed in its worker, then inferred once the lane's previous inference is
+   * done (the next FrameSet's preprocessing overlaps this one's inference), and decoded at once, in the same
+   * continuation: the detector's output buffer is only guaranteed until the lane's run after next, and another lane
+   * may still be busy with this FrameSet. `blind[k]` marks a black or saturated image, which is not decoded.
+   */
+  private async inferShare(l: number, images: BatchImage[], t0: number) {
+    const { detector, pre } = this.o.lanes[l]!;
+    const { cfg } = this.o;
+    const batch = await pre.run(images);
+    const t1 = this.nowMs();
+    const prev = this.chains[l]!;
+    let done!: () => void;
+    this.chains[l] = new Promise<void>((r) => (done = r));
+    let out: Float32Array;
+    let t2: number;
+    try {
+      await prev;
+      t2 = this.nowMs();
+      out = await detector.run(batch.tensor, batch.batch);
+    } finally {
+      batch.release();
+      done();
+    }
+    const t3 = this.nowMs();
+    const { layout } = detector.info;
+    const plane = 13 * layout.width * layout.height;
+    const blind: ('black' | 'saturated' | null)[] = [];
+    const dets: DecodedGate[][] = [];
+    batch.means.forEach((mean, k) => {
+      blind.push(mean < cfg.blindMeanBelow ? 'black' : mean > cfg.blindMeanAbove ? 'saturated' : null);
+      dets.push(blind[k] ? [] : decodeGates(out.subarray(k * plane, (k + 1) * plane), layout, batch.scales[k]!, {
+        threshold: cfg.gateThreshold, maxGates: cfg.maxGatesPerImage,
+      }));
+    });
+    const doneMs = this.nowMs();
+    return { dets, blind, means: batch.means, preprocessMs: t1 - t0, queueMs: t2 - t1, inferenceMs: t3 - t2, decodeMs: doneMs - t3, doneMs: t3 };
+  }
+
   private async work(fs: FrameSet): Promise<PerceptionGates> {
     const t0 = this.nowMs();
-    const { cameras, cfg, detector } = this.o;
+    const { cameras, cfg } = this.o;
     // Gravity at the capture, looked up as the FrameSet arrives (before any await) so that what the geometry gets
     // depends on the order of messages only, never on how long inference took. uprightPriorDeg 0: no prior.
     const down = cfg.uprightPriorDeg > 0 ? this.gravity.downAt(fs.tSampleUs) : null;
@@ -137,42 +194,32 @@ export class PerceptionStage {
     const timings = { queueMs: 0, preprocessMs: 0, inferenceMs: 0, decodeMs: 0, geometryMs: 0, endToEndMs: 0, mainThreadMs: 0 };
     const dets: DecodedGate[][] = cameras.map(() => []);
     if (images.length > 0) {
-      const pending = this.o.pre.run(images);
+      // Every lane's pixels are copied (synchronously, in run()) before anything awaits: the camera's pooled
+      // buffers are only ours until this call returns.
+      const shares = splitShares(images.length, this.o.lanes.length);
+      const running = shares.map(([from, to], l) => this.inferShare(l, images.slice(from, to), t0));
       timings.mainThreadMs = this.nowMs() - t0;
-      const batch = await pending;
-      const t1 = this.nowMs();
-      timings.preprocessMs = t1 - t0;
-      let out: Float32Array;
-      // One inference at a time, in FrameSet order: the next FrameSet's preprocessing overlaps this one's inference.
-      const prev = this.chain;
-      let done!: () => void;
-      this.chain = new Promise<void>((r) => (done = r));
-      try {
-        await prev;
-        const t2 = this.nowMs();
-        timings.queueMs = t2 - t1;
-        out = await detector.run(batch.tensor, batch.batch);
-        timings.inferenceMs = this.nowMs() - t2;
-      } finally {
-        batch.release();
-        done();
-      }
-      const t3 = this.nowMs();
-      const plane = 13 * detector.info.layout.width * detector.info.layout.height;
-      slots.forEach((slot, k) => {
-        const cam = cameras[slot]!;
-        const mean = batch.means[k]!;
-        if (mean < cfg.blindMeanBelow || mean > cfg.blindMeanAbove) {
-          rejected.push(`${cam.rig}/${cam.side}: ${mean < cfg.blindMeanBelow ? 'black' : 'saturated'} (mean ${mean.toFixed(1)})`);
-          this.stats.imagesBlind++;
-          return;
-        }
-        this.stats.imagesInferred++;
-        dets[slot] = decodeGates(out.subarray(k * plane, (k + 1) * plane), detector.info.layout, batch.scales[k], {
-          threshold: cfg.gateThreshold, maxGates: cfg.maxGatesPerImage,
+      const results = await Promise.all(running);
+      // The stage timings of the lane that finished last: the one the FrameSet waited for.
+      const last = results.reduce((a, b) => (b.doneMs > a.doneMs ? b : a));
+      Object.assign(timings, { preprocessMs: last.preprocessMs, queueMs: last.queueMs, inferenceMs: last.inferenceMs });
+      // Assembled in slot order whichever lane finished first: the message must not depend on timing.
+      results.forEach((res, l) => {
+        const [from] = shares[l]!;
+        timings.decodeMs += res.decodeMs;
+        res.dets.forEach((d, k) => {
+          const slot = slots[from + k]!;
+          const cam = cameras[slot]!;
+          const blind = res.blind[k];
+          if (blind) {
+            rejected.push(`${cam.rig}/${cam.side}: ${blind} (mean ${res.means[k]!.toFixed(1)})`);
+            this.stats.imagesBlind++;
+            return;
+          }
+          this.stats.imagesInferred++;
+          dets[slot] = d;
         });
       });
-      timings.decodeMs = this.nowMs() - t3;
     }
     const gates: GateObservation[] = [];
     for (let r = 0; r < cameras.length; r += 2) {
@@ -194,9 +241,23 @@ export class PerceptionStage {
     this.stats.tUs = tUs;
     return {
       tUs, tSampleUs: fs.tSampleUs, framesetSeq: fs.seq, gates, imagesUsed: images.length - rejected.filter((r) => /black|saturated/.test(r)).length,
-      rejected, provider: detector.provider, timings,
+      rejected, provider: this.provider, timings,
     };
   }
+}
+
+/**
+ * Images [from, to) of the FrameSet's accepted images for each of `lanes` lanes: contiguous, sizes differing by at
+ * most one, empty shares left out (fewer images than lanes).
+ */
+export function splitShares(images: number, lanes: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let l = 0; l < lanes; l++) {
+    const from = Math.floor((l * images) / lanes);
+    const to = Math.floor(((l + 1) * images) / lanes);
+    if (to > from) out.push([from, to]);
+  }
+  return out;
 }
 
 /** Lets the event loop run whatever is due (timers, I/O) before the next slice of work. */

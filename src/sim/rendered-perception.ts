@@ -122,7 +122,7 @@ export class RenderedPerception {
     const pre = new BatchPreprocessor(session.info.input, camsAtSize.length);
     // The stage stamps its message with its clock: one moved to each capture time, never by the work's duration.
     const stageClock = new ManualClock('sim', 0);
-    const stage = new PerceptionStage({ cfg, cameras: camsAtSize, detector: session, pre, clock: stageClock, log: o.log });
+    const stage = new PerceptionStage({ cfg, cameras: camsAtSize, lanes: [{ detector: session, pre }], clock: stageClock, log: o.log });
     return new RenderedPerception({ ...o, perception: cfg }, pool, session, pre, stage, stageClock, camsAtSize);
   }
 

@@ -117,7 +117,7 @@ describe('perception stage', () => {
   it('rendered FrameSets through preprocessing, decoding and geometry give the true gate poses (distortion on)', async () => {
     const det = new TruthDetector(session.info, { w: cams[0]!.model.width, h: cams[0]!.model.height });
     const clock = new ManualClock('sim', 2000);
-    const stage = new PerceptionStage({ cfg, cameras: cams, detector: det, pre, clock, log });
+    const stage = new PerceptionStage({ cfg, cameras: cams, lanes: [{ detector: det, pre }], clock, log });
     for (const [k, [d, off, up]] of ([[5, 0, 0.6], [8, 1, 0.5], [10, -1.5, 0.8]] as const).entries()) {
       const v = facingGate(gate, d, off, up);
       const msg = await stage.process(truthFrame(det, v, k + 1));
@@ -144,7 +144,7 @@ describe('perception stage', () => {
     const det = new TruthDetector(session.info, { w: cams[0]!.model.width, h: cams[0]!.model.height });
     const v = banked(facingGate(gate, 14, 0.5, 0.6, 0.1), 20);
     const run = async (withAttitude: boolean) => {
-      const stage = new PerceptionStage({ cfg, cameras: cams, detector: det, pre, clock: new ManualClock('sim', 2000), log });
+      const stage = new PerceptionStage({ cfg, cameras: cams, lanes: [{ detector: det, pre }], clock: new ManualClock('sim', 2000), log });
       const bus = new TopicBus();
       const detach = stage.attach(bus);
       const R = v.R_ned_body;
@@ -166,7 +166,7 @@ describe('perception stage', () => {
 
   it('bad input is named, counted and never crashes nor makes a gate (real model)', async () => {
     const clock = new ManualClock('sim', 0);
-    const stage = new PerceptionStage({ cfg, cameras: cams, detector: session, pre, clock, log });
+    const stage = new PerceptionStage({ cfg, cameras: cams, lanes: [{ detector: session, pre }], clock, log });
     const v = facingGate(gate, 6, 0, 0.6);
     const good = renderImages(renderers, cams, v, 0);
     const fill = (img: CameraImage, value: number): CameraImage => ({ ...img, data: new Uint8Array(img.data.length).fill(value) });
@@ -197,10 +197,58 @@ describe('perception stage', () => {
     for (const g of msg.gates) assert.ok(g.p_body_m.every(Number.isFinite) && g.range_m > 0.2 && g.range_m < 200);
   });
 
+  it('two lanes share a FrameSet and give the message one lane gives (ideal outputs, then the real model)', async () => {
+    const det = new TruthDetector(session.info, { w: cams[0]!.model.width, h: cams[0]!.model.height });
+    const v = facingGate(gate, 8, 0.7, 0.6);
+    const fs = truthFrame(det, v, 23);
+    const oneLane = await new PerceptionStage({ cfg, cameras: cams, lanes: [{ detector: det, pre }], clock: new ManualClock('sim', 2000), log }).process(fs);
+    assert.equal(oneLane.gates.length, 1, JSON.stringify(oneLane.rejected));
+    // Each lane's ideal detector encodes only its own share: the left image goes to lane 0, the right to lane 1.
+    const left = new TruthDetector(session.info, { w: cams[0]!.model.width, h: cams[0]!.model.height });
+    const right = new TruthDetector(session.info, { w: cams[0]!.model.width, h: cams[0]!.model.height });
+    [left.script, right.script] = [det.script.slice(0, 1), det.script.slice(1, 2)];
+    const pre2 = new BatchPreprocessor(session.info.input, 1);
+    const session2 = await DetectorSession.open(cfg, log);
+    try {
+      const twoLanes = await new PerceptionStage({
+        cfg, cameras: cams, lanes: [{ detector: left, pre }, { detector: right, pre: pre2 }], clock: new ManualClock('sim', 2000), log,
+      }).process(fs);
+      assert.deepEqual(twoLanes.gates, oneLane.gates);
+      assert.deepEqual(twoLanes.rejected, oneLane.rejected);
+
+      // The real network, one session per lane: the same gates as one lane running the batch of two (ONNX Runtime
+      // computes each image of a batch alone, so the figures agree to float rounding).
+      const good = renderImages(renderers, cams, v, 0);
+      const real1 = await new PerceptionStage({ cfg, cameras: cams, lanes: [{ detector: session, pre }], clock: new ManualClock('sim', 0), log })
+        .process(frameSet(good, 0, 1));
+      const stage2 = new PerceptionStage({ cfg, cameras: cams, lanes: [{ detector: session, pre }, { detector: session2, pre: pre2 }], clock: new ManualClock('sim', 0), log });
+      const real2 = await stage2.process(frameSet(good, 0, 1));
+      assert.ok(real1.gates.length >= 1, 'the real model sees the gate at 8 m');
+      assert.equal(real2.gates.length, real1.gates.length);
+      real2.gates.forEach((g, i) => {
+        const h = real1.gates[i]!;
+        assert.deepEqual([g.rig, g.seenBy], [h.rig, h.seenBy]);
+        for (let k = 0; k < 3; k++) assert.ok(Math.abs(g.p_body_m[k]! - h.p_body_m[k]!) < 1e-3, `${g.p_body_m} vs ${h.p_body_m}`);
+      });
+      // A saturated right image: lane 1's share is rejected by name, lane 0's left image still inferred.
+      const sat = await stage2.process(frameSet([good[0]!, { ...good[1]!, data: new Uint8Array(good[1]!.data.length).fill(255) }], 0, 2));
+      assert.deepEqual(sat.rejected.map((r) => r.split(' (')[0]), ['front/right: saturated']);
+      assert.equal(sat.imagesUsed, 1);
+      // A missing left image: one image, so one share, on lane 0.
+      const miss = await stage2.process(frameSet([null, good[1]!], 0, 3));
+      assert.deepEqual(miss.rejected, ['front/left: missing']);
+      assert.equal(miss.imagesUsed, 1);
+      assert.equal(stage2.stats.imagesInferred, 2 + 1 + 1);
+    } finally {
+      await pre2.close();
+      await session2.close();
+    }
+  });
+
   it('on the bus: one perception/gates message per processed FrameSet; FrameSets beyond two in flight are skipped', async () => {
     const det = new TruthDetector(session.info, { w: 640, h: 480 });
     const bus = new TopicBus();
-    const stage = new PerceptionStage({ cfg, cameras: cams, detector: det, pre, clock: new ManualClock('sim', 0), log });
+    const stage = new PerceptionStage({ cfg, cameras: cams, lanes: [{ detector: det, pre }], clock: new ManualClock('sim', 0), log });
     const got: PerceptionGates[] = [];
     bus.subscribe('perception/gates', (m) => got.push(m));
     stage.attach(bus);

@@ -35,9 +35,10 @@ export const perceptionSchema = z
     cpu: z
       .object({
         /**
-         * Threads inside one operator (ONNX Runtime intra-op pool), counting the inference worker's own thread. 1 on
-         * a two-core machine: with the preprocessing worker and the event loop beside it, 2 was measured slower
-         * (`racepilot bench perception --threads 2`: 31 vs 45 FrameSets/s saturated). Raise it on the Jetson.
+         * Threads inside one operator (ONNX Runtime intra-op pool), counting each inference worker's own thread. 1:
+         * on the CPU the lanes (below) already put every core to work on each FrameSet, in larger pieces. With one
+         * lane, 2 threads were measured at twice the CPU per FrameSet for a quarter less latency (`racepilot bench
+         * perception --lanes 1 --threads 2`).
          */
         intraOpThreads: z.number().int().min(1).max(64).default(1),
         /** Operators run in parallel (1: sequential execution). */
@@ -54,6 +55,12 @@ export const perceptionSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Lanes (perception-lanes.ts): each a preprocessing worker and a detector worker that take a share of every
+     * FrameSet, so that its images are worked on by all cores at once. "auto": one per core (at most one per
+     * stereo rig) where the detector runs on the CPU, one where a GPU takes the whole batch.
+     */
+    lanes: z.union([z.literal('auto'), z.number().int().min(1).max(16)]).default('auto'),
     /** Lowest centre-heatmap score reported as a gate. */
     gateThreshold: z.number().min(0).max(1).default(0.3),
     /** Lowest corner-heatmap value for a corner to count as seen (others are weighted down in the geometry). */
