@@ -37,7 +37,7 @@ export const perceptionSchema = z
         /**
          * Threads inside one operator (ONNX Runtime intra-op pool), counting each inference worker's own thread. 1:
          * on the CPU the lanes (below) already put every core to work on each FrameSet, in larger pieces. With one
-         * lane, 2 threads were measured at twice the CPU per FrameSet for a quarter less latency (`racepilot bench
+         * lane, 2 threads were measured at twice the CPU per FrameSet for a fifth off the inference time (`racepilot bench
          * perception --lanes 1 --threads 2`).
          */
         intraOpThreads: z.number().int().min(1).max(64).default(1),
