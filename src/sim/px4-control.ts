@@ -34,6 +34,11 @@ export interface ControlParams {
   maxIntegral: number;
   /** MC_ROLL_P, MC_PITCH_P, MC_YAW_P. */
   kpAtt: Vec3;
+  /**
+   * MC_YAW_WEIGHT: the share of the yaw error the attitude setpoint keeps, so that a tilt error is corrected first.
+   * PX4 divides the yaw gain by it (AttitudeControl::setProportionalGain), so a pure yaw error still closes at MC_YAW_P.
+   */
+  yawWeight: number;
   /** Rate setpoint limits (rad/s) MC_ROLLRATE_MAX etc., at most the airframe's. */
   maxRatesRadps: Vec3;
 }
@@ -50,6 +55,7 @@ export const DEFAULT_CONTROL_PARAMS: Readonly<ControlParams> = {
   minThrustFrac: 0.12,
   maxIntegral: 5,
   kpAtt: [6.5, 6.5, 2.8],
+  yawWeight: 0.4,
   maxRatesRadps: [12, 12, 6],
 };
 
@@ -192,14 +198,17 @@ export function attitudeControl(q: Quat, qd0: Quat, yawRateFF: number, cp: Contr
   let qdRed = qfromTwoVectors(ez, ezd);
   if (Math.abs(qdRed[1]) > 1 - 1e-5 || Math.abs(qdRed[2]) > 1 - 1e-5) qdRed = qd0;
   else qdRed = qmul(qdRed, q);
-  const rpGain = (cp.kpAtt[0] + cp.kpAtt[1]) / 2;
-  const yawW = clamp(cp.kpAtt[2] / rpGain, 0, 1);
+  const yawW = clamp(cp.yawWeight, 0, 1);
+  // PX4 compensates the weight in the gain: without this the yaw closed at MC_YAW_P × weight (0.65 rad/s per rad
+  // with the racing tune), and a hard braking turn left the nose 60–100° off the commanded heading, the front
+  // cameras looking away from the next gate (racepilot sim seed 5, G6).
+  const kpYaw = yawW > 1e-4 ? cp.kpAtt[2] / yawW : cp.kpAtt[2];
   const qMix = qcanonical(qmul(qconj(qdRed), qd0));
   const m0 = clamp(qMix[0], -1, 1);
   const m3 = clamp(qMix[3], -1, 1);
   const qd = qmul(qdRed, [Math.cos(yawW * Math.acos(m0)), 0, 0, Math.sin(yawW * Math.asin(m3))]);
   const qe = qcanonical(qmul(qconj(q), qd));
-  const rates: Vec3 = [2 * qe[1] * cp.kpAtt[0], 2 * qe[2] * cp.kpAtt[1], 2 * qe[3] * cp.kpAtt[2]];
+  const rates: Vec3 = [2 * qe[1] * cp.kpAtt[0], 2 * qe[2] * cp.kpAtt[1], 2 * qe[3] * kpYaw];
   if (fin(yawRateFF)) {
     const downInBody = qrotate(qconj(q), [0, 0, 1]);
     for (let i = 0; i < 3; i++) rates[i]! += downInBody[i]! * yawRateFF;

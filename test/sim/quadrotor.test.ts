@@ -4,7 +4,7 @@ import {
   DEFAULT_QUAD_PARAMS, DEFAULT_STEP_S, hoverThrustN, maxThrustN, restingState, step, type QuadState,
 } from '../../src/sim/quadrotor.js';
 import {
-  DEFAULT_CONTROL_PARAMS, holdSetpoint, initialControllerState, nan3, positionControl, type TrajectorySetpoint,
+  attitudeControl, DEFAULT_CONTROL_PARAMS, holdSetpoint, initialControllerState, nan3, positionControl, type TrajectorySetpoint,
 } from '../../src/sim/px4-control.js';
 import { qtilt, qyaw } from '../../src/sim/vec.js';
 import type { Vec3 } from '../../src/core/messages.js';
@@ -107,6 +107,30 @@ test('closed loop: velocity setpoint with position unset is tracked, and yaw fol
   assert.ok(Math.abs(s.v_ned_mps[0] - 5) < 0.1, `vx ${s.v_ned_mps[0]}`);
   assert.ok(Math.abs(s.v_ned_mps[2]) < 0.1);
   assert.ok(Math.abs(qyaw(s.q_ned_body) - 1) < 0.02, `yaw ${qyaw(s.q_ned_body)}`);
+});
+
+test('attitude control: a pure yaw error closes at MC_YAW_P whatever MC_YAW_WEIGHT is (PX4 divides the gain by it)', () => {
+  const level: [number, number, number, number] = [1, 0, 0, 0];
+  const err = 0.2;
+  const yawed: [number, number, number, number] = [Math.cos(err / 2), 0, 0, Math.sin(err / 2)];
+  for (const yawWeight of [0.4, 0.25, 1]) {
+    const cp = { ...DEFAULT_CONTROL_PARAMS, yawWeight };
+    const w = attitudeControl(level, yawed, NaN, cp);
+    // 2·sin(weight·err/2)·kp/weight ≈ kp·err for a small error.
+    assert.ok(Math.abs(w[2] - cp.kpAtt[2] * err) < 0.01 * cp.kpAtt[2] * err, `weight ${yawWeight}: yaw rate ${w[2]}`);
+    assert.ok(Math.abs(w[0]) < 1e-9 && Math.abs(w[1]) < 1e-9);
+  }
+});
+
+test('closed loop: braking hard at 55° of tilt, the nose still turns to the commanded heading', () => {
+  // From 10 m/s north, brake and head west (yaw −90°) at once: the tilt comes first, the yaw follows within a second.
+  const s0: QuadState = { ...hovering(-5), v_ned_mps: [10, 0, 0] };
+  const sp = (): TrajectorySetpoint => ({ p_ned_m: nan3(), v_ned_mps: [0, -3, 0], a_ned_mps2: nan3(), yaw_rad: -Math.PI / 2, yawRate_radps: NaN });
+  let yawAt1s = NaN;
+  fly(s0, sp, 1.5, (st, t) => {
+    if (Math.abs(t - 1) < dt / 2) yawAt1s = qyaw(st.q_ned_body);
+  });
+  assert.ok(Math.abs(yawAt1s + Math.PI / 2) < 0.15, `yaw after 1 s: ${(yawAt1s * 180 / Math.PI).toFixed(1)}°`);
 });
 
 test('closed loop: takeoff from the ground climbs to the setpoint', () => {
