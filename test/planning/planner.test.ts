@@ -119,3 +119,40 @@ test('the gate just passed: finishing its pass through the opening is allowed, s
   const beside = planThroughGates({ ...start, p_ned_m: [23.9, 0.7, -3.1] }, [next], params, 0, undefined, passed);
   assert.ok(beside === null || beside.durationS > r.durationS, `beside the opening: ${beside?.durationS}`);
 });
+
+test('close to a gate, a small move of its estimate keeps the plan aimed within a hand of the new centre; a large one replans', async () => {
+  const { Replanner, defaultReplanParams } = await import('../../src/planning/replanner.js');
+  // Leaving G2 at 8 m/s for G3 and G4.
+  const [g2] = planGates(1, 1);
+  const gates = planGates(2, 2);
+  const start = { tUs: 0, p_ned_m: g2!.p_ned_m, v_ned_mps: g2!.n_ned.map((v) => 8 * v) as Vec3, a_ned_mps2: [0, 0, 0] as Vec3 };
+  const shifted = (dy: number, dz: number): PlanGate[] => gates.map((g, k) => (k === 0 ? { ...g, p_ned_m: [g.p_ned_m[0], g.p_ned_m[1] + dy, g.p_ned_m[2] + dz] as Vec3 } : g));
+  const near = (plan: NonNullable<ReturnType<typeof planThroughGates>>) => {
+    const seg = plan.trajectory.segments[0]!;
+    const t = seg.t0Us + Math.round(seg.durationS * 1e6) - 300_000; // 0.3 s before the gate: not yet committed
+    const s = sampleTrajectory(plan.trajectory, t)!;
+    return { t, vehicle: { tUs: t, p_ned_m: s.p_ned_m, v_ned_mps: s.v_ned_mps, a_ned_mps2: s.a_ned_mps2 } };
+  };
+  // A time-optimal plan sits on the limits: 0.3 s out, a move of 0.14 m across the gate (0.1 m sideways, 0.1 m
+  // up) cannot be bent in with the plan's gate speeds.
+  const rp = new Replanner(params);
+  const first = rp.update(0, start, gates).plan!;
+  const { t, vehicle } = near(first);
+  const small = rp.update(t, vehicle, shifted(0.1, -0.1));
+  assert.equal(small.replanned, false, 'kept: the plan goes through the moved gate 0.14 m off its new centre');
+  assert.equal(small.planned, false, 'no search was needed');
+  assert.equal(small.plan, first);
+  // Without the tolerance the same move throws the plan away for a fresh search to the exact centre, and the only
+  // curves left from there are slower.
+  const strict = new Replanner(params, { ...defaultReplanParams, aimToleranceM: { across: 0, along: 0 } });
+  const firstStrict = strict.update(0, start, gates).plan!;
+  const redone = strict.update(t, vehicle, shifted(0.1, -0.1)).plan;
+  assert.notEqual(redone, firstStrict);
+  assert.ok(redone === null || redone.durationS > first.durationS - t / 1e6, `fresh plan ${redone?.durationS} s`);
+  // 0.5 m is beyond the tolerance: the planner searches again (here it finds nothing better from 0.3 s out, and the
+  // old plan is flown on only because it still leads to the gate, as before the tolerance).
+  const rp2 = new Replanner(params);
+  rp2.update(0, start, gates);
+  const large = rp2.update(t, vehicle, shifted(0.5, 0));
+  assert.equal(large.planned, true, 'a gate moved 0.5 m is searched for again');
+});
