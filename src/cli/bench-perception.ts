@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { allRigCameras, mat3Apply, mat3Mul, type RigCamera } from '../camera/rig.js';
 import { WallClock } from '../core/clock.js';
@@ -49,6 +49,8 @@ export interface RunFigures {
   latencyMs: Record<keyof PerceptionTimings, StageFigures>;
   eventLoopMaxStallMs: number;
   eventLoopP99Ms: number;
+  /** Event-loop samples delayed more than 5 ms, per second: set beside the idle loop's to see what perception adds. */
+  stallsOver5msPerS: number;
   /**
    * What of the stall the pipeline itself caused on the main thread: the longest stretch perception's own code held
    * the loop in one FrameSet, and the main thread's garbage collections (count, longest pause). The rest of the
@@ -74,7 +76,7 @@ export interface ModelFigures {
 export interface BenchPerceptionResult {
   detector: 'worker' | 'inline';
   /** The event loop of this process doing nothing, just before the runs: what the machine's load alone causes. */
-  idleEventLoop: { maxStallMs: number; p99Ms: number };
+  idleEventLoop: { maxStallMs: number; p99Ms: number; stallsOver5msPerS: number };
   images: number;
   width: number;
   height: number;
@@ -121,6 +123,19 @@ function renderFramesets(cams: readonly RigCamera[], formats: ('GRAY8' | 'RGB')[
     }));
   }
   return sets;
+}
+
+/**
+ * How many of an event-loop delay histogram's samples exceeded `ns`, from its percentile distribution (the
+ * histogram keeps no raw samples; its percentile steps are fine enough for a count of rare events).
+ */
+function samplesOver(h: IntervalHistogram, ns: number): number {
+  let below = 0;
+  for (const [pct, value] of h.percentiles) {
+    if (value > ns) break;
+    below = pct;
+  }
+  return Math.round(h.count * (1 - below / 100));
 }
 
 async function measure(stage: PerceptionStage, sets: CameraImage[][], clock: WallClock, durationS: number, rateHz: number | null): Promise<RunFigures> {
@@ -194,6 +209,7 @@ async function measure(stage: PerceptionStage, sets: CameraImage[][], clock: Wal
     idleTwoCoreFramesetsPerS: r3((2 * 1000 * Math.max(1, msgs.length)) / ((cpu.user + cpu.system) / 1000)),
     eventLoopMaxStallMs: r3(h.max / 1e6),
     eventLoopP99Ms: r3(h.percentile(99) / 1e6),
+    stallsOver5msPerS: r3(samplesOver(h, 5e6) / elapsed),
     heldMaxMs: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMs ?? 0), 0)),
     gcCount: gcs.length,
     gcMaxMs: r3(gcs.reduce((a, v) => Math.max(a, v), 0)),
@@ -215,9 +231,13 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
   let lanes = 1;
   const idle = monitorEventLoopDelay({ resolution: 1 });
   idle.enable();
-  await new Promise((r) => setTimeout(r, 2000));
+  const idleS = Math.max(2, durationS);
+  await new Promise((r) => setTimeout(r, idleS * 1000));
   idle.disable();
-  const idleEventLoop = { maxStallMs: Math.round(idle.max / 1e4) / 100, p99Ms: Math.round(idle.percentile(99) / 1e4) / 100 };
+  const idleEventLoop = {
+    maxStallMs: Math.round(idle.max / 1e4) / 100, p99Ms: Math.round(idle.percentile(99) / 1e4) / 100,
+    stallsOver5msPerS: Math.round((samplesOver(idle, 5e6) / idleS) * 100) / 100,
+  };
   for (const model of models) {
     const cfg: PerceptionConfig = perceptionSchema.parse({ ...config.perception, model, cpu: { ...config.perception.cpu, intraOpThreads: threads } });
     const opened = await openPerceptionLanes(cfg, log, cams.length, {
@@ -275,7 +295,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const lines = [
     `perception: ${res.images} images ${res.width}x${res.height} ${res.format} per FrameSet, ${res.lanes} lane${res.lanes > 1 ? 's' : ''} (${res.detector}) of ${res.threads} ONNX Runtime thread${res.threads > 1 ? 's' : ''}, CPU graph optimisation "${res.graphOptimization}", ${res.durationS} s per run`,
-    `  idle event loop before the runs (the machine's own load): longest stall ${res.idleEventLoop.maxStallMs} ms, p99 ${res.idleEventLoop.p99Ms} ms`,
+    `  idle event loop before the runs (the machine's own load): longest stall ${res.idleEventLoop.maxStallMs} ms, p99 ${res.idleEventLoop.p99Ms} ms, ${res.idleEventLoop.stallsOver5msPerS} stalls > 5 ms per s`,
   ];
   for (const m of res.models) {
     lines.push(`${m.variant} (${m.mflopsPerImage} MFLOPs/image, ${m.provider}, self-test ${m.selfTestMs} ms): ${m.model}`);
@@ -285,7 +305,7 @@ export async function run(argv: string[]): Promise<number> {
         `CPU ${r.cpuMsPerFrameset} ms/FrameSet (two idle cores: ~${r.idleTwoCoreFramesetsPerS} FrameSets/s)`);
       lines.push(`    p50/p99 ms: preprocess ${l.preprocessMs.p50}/${l.preprocessMs.p99}, wait ${l.queueMs.p50}/${l.queueMs.p99}, inference ${l.inferenceMs.p50}/${l.inferenceMs.p99}, ` +
         `decode ${l.decodeMs.p50}/${l.decodeMs.p99}, geometry ${l.geometryMs.p50}/${l.geometryMs.p99}, end to end ${l.endToEndMs.p50}/${l.endToEndMs.p99}`);
-      lines.push(`    event loop: longest stall ${r.eventLoopMaxStallMs} ms, p99 ${r.eventLoopP99Ms} ms; held by perception per FrameSet p50/p99/max ${l.mainThreadMs.p50}/${l.mainThreadMs.p99}/${r.heldMaxMs} ms; main-thread GC ${r.gcCount}×, longest ${r.gcMaxMs} ms`);
+      lines.push(`    event loop: longest stall ${r.eventLoopMaxStallMs} ms, p99 ${r.eventLoopP99Ms} ms, ${r.stallsOver5msPerS} stalls > 5 ms per s; held by perception per FrameSet p50/p99/max ${l.mainThreadMs.p50}/${l.mainThreadMs.p99}/${r.heldMaxMs} ms; main-thread GC ${r.gcCount}×, longest ${r.gcMaxMs} ms`);
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
