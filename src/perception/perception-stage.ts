@@ -53,6 +53,8 @@ export interface PerceptionStageOptions {
 export class PerceptionStage {
   /** FrameSets being worked on. */
   private readonly pending = new Set<Promise<PerceptionGates>>();
+  /** The FrameSet taken in last, settled: the next one comes out after it (see work). */
+  private previous: Promise<void> = Promise.resolve();
   /** Per lane: the inference before which the next one waits. */
   private readonly chains: Promise<unknown>[];
   private readonly geo: GeometryParams;
@@ -109,7 +111,8 @@ export class PerceptionStage {
 
   /** Runs one FrameSet through the whole path and resolves with its message (also used by the bench and tests). */
   async process(fs: FrameSet): Promise<PerceptionGates> {
-    const job = this.work(fs);
+    const job = this.work(fs, this.previous);
+    this.previous = job.then(() => undefined, () => undefined);
     this.pending.add(job);
     try {
       return await job;
@@ -162,10 +165,10 @@ export class PerceptionStage {
       }));
     });
     const doneMs = this.nowMs();
-    return { dets, blind, means: batch.means, preprocessMs: t1 - t0, queueMs: t2 - t1, inferenceMs: t3 - t2, decodeMs: doneMs - t3, doneMs: t3 };
+    return { dets, blind, means: batch.means, preprocessMs: t1 - t0, queueMs: t2 - t1, inferenceMs: t3 - t2, decodeMs: doneMs - t3, inferredMs: t3 };
   }
 
-  private async work(fs: FrameSet): Promise<PerceptionGates> {
+  private async work(fs: FrameSet, previous: Promise<void>): Promise<PerceptionGates> {
     const t0 = this.nowMs();
     const { cameras, cfg } = this.o;
     // Gravity at the capture, looked up as the FrameSet arrives (before any await) so that what the geometry gets
@@ -199,9 +202,14 @@ export class PerceptionStage {
       const shares = splitShares(images.length, this.o.lanes.length);
       const running = shares.map(([from, to], l) => this.inferShare(l, images.slice(from, to), t0));
       timings.mainThreadMs = this.nowMs() - t0;
-      const results = await Promise.all(running);
+      // Every lane settles before this FrameSet does, failed or not: idle() must not report the stage idle while a
+      // lane is still inside ONNX Runtime.
+      const settled = await Promise.allSettled(running);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const results = settled.map((r) => (r as PromiseFulfilledResult<Awaited<(typeof running)[number]>>).value);
       // The stage timings of the lane that finished last: the one the FrameSet waited for.
-      const last = results.reduce((a, b) => (b.doneMs > a.doneMs ? b : a));
+      const last = results.reduce((a, b) => (b.inferredMs > a.inferredMs ? b : a));
       Object.assign(timings, { preprocessMs: last.preprocessMs, queueMs: last.queueMs, inferenceMs: last.inferenceMs });
       // Assembled in slot order whichever lane finished first: the message must not depend on timing.
       results.forEach((res, l) => {
@@ -221,6 +229,9 @@ export class PerceptionStage {
         });
       });
     }
+    // FrameSets come out in the order they went in: each lane keeps its own order, but a FrameSet with fewer usable
+    // images uses fewer lanes and could otherwise overtake the one before it.
+    await previous;
     const gates: GateObservation[] = [];
     for (let r = 0; r < cameras.length; r += 2) {
       // One rig at a time with the event loop in between: with several gates per rig the geometry of a whole

@@ -245,6 +245,67 @@ describe('perception stage', () => {
     }
   });
 
+  it('lanes finishing out of turn: messages still come out in FrameSet order, and a failed lane is waited for', async () => {
+    // Lane 1 answers only when told; lane 0 at once. FrameSet 0 uses both lanes, FrameSet 1 (left image only) lane
+    // 0 alone, so it is done first, and must still be published second.
+    class HeldDetector implements Detector {
+      readonly provider = 'truth';
+      held: (() => void)[] = [];
+      fail = false;
+      constructor(readonly inner: TruthDetector) {}
+      get info() { return this.inner.info; }
+      run(input: Float32Array, batch: number): Promise<Float32Array> {
+        return new Promise((resolve, reject) => this.held.push(() => (this.fail ? reject(new Error('lane 1 died')) : resolve(this.inner.run(input, batch)))));
+      }
+    }
+    const size = { w: cams[0]!.model.width, h: cams[0]!.model.height };
+    const det = new TruthDetector(session.info, size);
+    const fs = truthFrame(det, facingGate(gate, 7, 0, 0.6), 31);
+    const lane0 = new TruthDetector(session.info, size);
+    lane0.script = det.script.slice(0, 1);
+    const lane1 = new HeldDetector(new TruthDetector(session.info, size));
+    lane1.inner.script = det.script.slice(1, 2);
+    const pre2 = new BatchPreprocessor(session.info.input, 1);
+    try {
+      const stage = new PerceptionStage({ cfg, cameras: cams, lanes: [{ detector: lane0, pre }, { detector: lane1, pre: pre2 }], clock: new ManualClock('sim', 0), log });
+      const bus = new TopicBus();
+      const got: number[] = [];
+      bus.subscribe('perception/gates', (m) => got.push(m.framesetSeq));
+      const detach = stage.attach(bus);
+      bus.publish('camera/frameset', { ...fs, seq: 0 });
+      bus.publish('camera/frameset', { ...fs, seq: 1, images: [fs.images[0]!, null] });
+      while (lane1.held.length === 0) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); // FrameSet 1 is done with lane 0 by now
+      assert.deepEqual(got, [], 'nothing published while FrameSet 0 waits for lane 1');
+      lane1.held.shift()!();
+      while (got.length < 2) await new Promise((r) => setImmediate(r));
+      assert.deepEqual(got, [0, 1]);
+
+      // Lane 1 fails: the FrameSet fails, but only once lane 0 is out of its inference too, so idle() means idle.
+      const slow = new HeldDetector(new TruthDetector(session.info, size));
+      slow.inner.script = det.script.slice(0, 1);
+      lane1.fail = true;
+      const stage2 = new PerceptionStage({ cfg, cameras: cams, lanes: [{ detector: slow, pre }, { detector: lane1, pre: pre2 }], clock: new ManualClock('sim', 0), log });
+      const job = stage2.process({ ...fs, seq: 2 });
+      let settled = false;
+      const outcome = job.then(() => 'published', (e: Error) => e.message).finally(() => (settled = true));
+      while (lane1.held.length === 0 || slow.held.length === 0) await new Promise((r) => setImmediate(r));
+      lane1.held.shift()!();
+      let idle = false;
+      const idled = stage2.idle().then(() => (idle = true));
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(settled, false, 'the FrameSet waits for its other lane');
+      assert.equal(idle, false, 'not idle while lane 0 is inferring');
+      slow.held.shift()!();
+      assert.equal(await outcome, 'lane 1 died');
+      await idled;
+      assert.equal(idle, true);
+      detach();
+    } finally {
+      await pre2.close();
+    }
+  });
+
   it('on the bus: one perception/gates message per processed FrameSet; FrameSets beyond two in flight are skipped', async () => {
     const det = new TruthDetector(session.info, { w: 640, h: 480 });
     const bus = new TopicBus();
