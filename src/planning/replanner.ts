@@ -1,6 +1,6 @@
 import type { Vec3 } from '../core/messages.js';
 import { newPlanMemory, planThroughGates, segmentFeasible, type PlanGate, type PlanMemory, type PlannerParams, type PlanResult, type PlanStart } from './planner.js';
-import { quintic } from './quintic.js';
+import { position, quintic, velocity } from './quintic.js';
 import { sampleTrajectory, trajectoryEndUs, type Segment } from './trajectory.js';
 
 export interface ReplanParams {
@@ -81,8 +81,8 @@ export class Replanner {
         // Too close to bend (a time-optimal plan sits on the limits): a plan that still goes through every moved
         // gate within a hand's breadth of its new centre is flown on. A fresh search would have to hit the new
         // centre exactly, and from a few metres out at speed only a slow loop does (racepilot sim seed 5: a
-        // 7 cm move of G4, 4 m ahead, turned 0.5 s at 8.6 m/s into 2.5 s through the gate at 2 m/s). The key
-        // stays the old one, so creeping estimates add up against the plan, never against the last small move.
+        // 7 cm move of G4, 4 m ahead, turned 0.5 s at 8.6 m/s into 2.5 s through the gate at 2 m/s). Measured
+        // against where the plan's segments really end, so estimates creeping a little at a time add up.
         if (this.aimsWithin(plan, gates)) return { plan, replanned: false, planned: false, problem: null };
       } else if (committed || !due) return { plan, replanned: false, planned: false, problem: null };
       if (committed) return { plan, replanned: false, planned: false, problem: null };
@@ -107,8 +107,9 @@ export class Replanner {
       // The current plan is as fast: keep it, and keep its gate speeds as the warm start. Not when the gates moved:
       // the old plan then aims at where a gate was thought to be, and is often faster precisely because it takes
       // the straight line past the gate's real place.
+      // The key stays the gates the plan was made for: moves under gateMoveM then add up until the plan is bent,
+      // instead of each small move being forgotten while the plan aims where the gates first were.
       plan.gateSpeedsMps.forEach((v, k) => this.memory.speedsByGate.set(gates[k]!.index, v));
-      this.gatesKey = gates.map(copyGate);
       return { plan, replanned: false, planned: true, problem: null };
     }
     this.adopt(fresh, gates);
@@ -160,18 +161,25 @@ export class Replanner {
     return { trajectory: { tUs, segments: out }, durationS: total, gateSpeedsMps: [...plan.gateSpeedsMps], evaluations: segs.length };
   }
 
-  /** Whether each of the plan's gate segments ends within the aim tolerance of the same gate's current estimate. */
+  /**
+   * Whether each of the plan's gate segments ends within the aim tolerance of the same gate's current estimate:
+   * measured against where the segment really ends and the direction it crosses in (its end state), not against
+   * the gates the replanner last noted, which may have crept away from the plan a few centimetres at a time.
+   */
   private aimsWithin(plan: PlanResult, gates: PlanGate[]): boolean {
     const tol = this.replan.aimToleranceM;
     return plan.trajectory.segments.every((seg, k) => {
-      const aimed = this.gatesKey[k];
       const g = gates[k];
-      if (!aimed || !g || seg.gateIndex !== g.index) return false;
-      const d: Vec3 = [aimed.p_ned_m[0] - g.p_ned_m[0], aimed.p_ned_m[1] - g.p_ned_m[1], aimed.p_ned_m[2] - g.p_ned_m[2]];
+      if (!g || seg.gateIndex !== g.index) return false;
+      const T = seg.durationS;
+      const d: Vec3 = [0, 1, 2].map((i) => position(seg.axes[i]!, T) - g.p_ned_m[i]!) as Vec3;
+      const v: Vec3 = [0, 1, 2].map((i) => velocity(seg.axes[i]!, T)) as Vec3;
+      const speed = Math.hypot(v[0], v[1], v[2]);
+      if (!(speed > 0)) return false;
       const along = d[0] * g.n_ned[0] + d[1] * g.n_ned[1] + d[2] * g.n_ned[2];
       const across = Math.hypot(d[0] - along * g.n_ned[0], d[1] - along * g.n_ned[1], d[2] - along * g.n_ned[2]);
-      // The plan crosses the gate along the normal it was made for: a turned normal moves where it crosses.
-      const cos = aimed.n_ned[0] * g.n_ned[0] + aimed.n_ned[1] * g.n_ned[1] + aimed.n_ned[2] * g.n_ned[2];
+      // Crossing at an angle to the (re-estimated) normal moves where the plan crosses the plane: allow 5°.
+      const cos = (v[0] * g.n_ned[0] + v[1] * g.n_ned[1] + v[2] * g.n_ned[2]) / speed;
       return across <= tol.across && Math.abs(along) <= tol.along && cos >= Math.cos((5 * Math.PI) / 180);
     });
   }

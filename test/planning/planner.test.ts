@@ -156,3 +156,27 @@ test('close to a gate, a small move of its estimate keeps the plan aimed within 
   const large = rp2.update(t, vehicle, shifted(0.5, 0));
   assert.equal(large.planned, true, 'a gate moved 0.5 m is searched for again');
 });
+
+test('a gate estimate creeping 4 cm at a time adds up: the plan follows it rather than aiming where the gate first was', async () => {
+  const { Replanner } = await import('../../src/planning/replanner.js');
+  // Leaving G3 at 8 m/s for G4 and G5; G4's estimate creeps sideways 4 cm every 100 ms, each step under the 5 cm
+  // that counts as a move. Before the fix the replanner noted each small move and forgot it: the plan ended 0.52 m
+  // from where G4 had got to.
+  const [g3] = planGates(2, 1);
+  const gates = planGates(3, 2);
+  const start = { tUs: 0, p_ned_m: g3!.p_ned_m, v_ned_mps: g3!.n_ned.map((v) => 8 * v) as Vec3, a_ned_mps2: [0, 0, 0] as Vec3 };
+  const rp = new Replanner(params);
+  let plan = rp.update(0, start, gates).plan!;
+  const endUs = plan.trajectory.segments[0]!.t0Us + plan.trajectory.segments[0]!.durationS * 1e6;
+  let moved = gates;
+  for (let i = 1; i * 100_000 < endUs - 300_000; i++) {
+    const t = i * 100_000;
+    const s = sampleTrajectory(plan.trajectory, t)!;
+    moved = gates.map((g, k) => (k === 0 ? { ...g, p_ned_m: [g.p_ned_m[0], g.p_ned_m[1] + 0.04 * i, g.p_ned_m[2]] as Vec3 } : g));
+    plan = rp.update(t, { tUs: t, p_ned_m: s.p_ned_m, v_ned_mps: s.v_ned_mps, a_ned_mps2: s.a_ned_mps2 }, moved).plan ?? plan;
+  }
+  const seg = plan.trajectory.segments[0]!;
+  const end = sampleTrajectory(plan.trajectory, seg.t0Us + Math.round(seg.durationS * 1e6) - 1)!;
+  const off = Math.hypot(end.p_ned_m[0] - moved[0]!.p_ned_m[0], end.p_ned_m[1] - moved[0]!.p_ned_m[1], end.p_ned_m[2] - moved[0]!.p_ned_m[2]);
+  assert.ok(off <= 0.2, `the plan ends ${off.toFixed(2)} m from where the creeping gate got to`);
+});
