@@ -4,27 +4,24 @@
  * condition the caller reports, not a programming error.
  */
 
+/** Scratch for solve/invert: systems here are at most 8×8, and the geometry runs on the event loop per gate. */
+let scratch = new Float64Array(8 * 17);
+
 /** Solves A·x = b (A is n×n, row-major arrays; neither is modified). */
 export function solve(A: readonly (readonly number[])[], b: readonly number[]): number[] | null {
   const n = b.length;
-  const M = A.map((row, i) => [...row, b[i]!]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
-    const pivot = M[p]![c]!;
-    if (!(Math.abs(pivot) > 1e-300) || !Number.isFinite(pivot)) return null;
-    [M[c], M[p]] = [M[p]!, M[c]!];
-    const row = M[c]!;
-    for (let k = c; k <= n; k++) row[k] = row[k]! / pivot;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r]![c]!;
-      if (f === 0) continue;
-      const rr = M[r]!;
-      for (let k = c; k <= n; k++) rr[k] = rr[k]! - f * row[k]!;
-    }
+  const w = n + 1;
+  if (scratch.length < n * w) scratch = new Float64Array(n * w);
+  const M = scratch;
+  for (let i = 0; i < n; i++) {
+    const row = A[i]!;
+    for (let j = 0; j < n; j++) M[i * w + j] = row[j]!;
+    M[i * w + n] = b[i]!;
   }
-  return M.map((row) => row[n]!);
+  if (!solveInPlace(M, n)) return null;
+  const x = new Array<number>(n);
+  for (let i = 0; i < n; i++) x[i] = M[i * w + n]!;
+  return x;
 }
 
 /**
@@ -58,17 +55,46 @@ export function solveInPlace(M: Float64Array, n: number): boolean {
   return true;
 }
 
-/** Inverse of an n×n matrix, or null when singular. */
+/** Inverse of an n×n matrix, or null when singular: one Gauss-Jordan elimination of [A | I] in the scratch. */
 export function invert(A: readonly (readonly number[])[]): number[][] | null {
   const n = A.length;
-  const cols: number[][] = [];
-  for (let j = 0; j < n; j++) {
-    const e = Array.from({ length: n }, (_, i) => (i === j ? 1 : 0));
-    const x = solve(A, e);
-    if (!x) return null;
-    cols.push(x);
+  const w = 2 * n;
+  if (scratch.length < n * w) scratch = new Float64Array(n * w);
+  const M = scratch;
+  for (let i = 0; i < n; i++) {
+    const row = A[i]!;
+    for (let j = 0; j < n; j++) {
+      M[i * w + j] = row[j]!;
+      M[i * w + n + j] = i === j ? 1 : 0;
+    }
   }
-  return Array.from({ length: n }, (_, i) => cols.map((c) => c[i]!));
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r * w + c]!) > Math.abs(M[p * w + c]!)) p = r;
+    const pivot = M[p * w + c]!;
+    if (!(Math.abs(pivot) > 1e-300) || !Number.isFinite(pivot)) return null;
+    if (p !== c) {
+      for (let k = 0; k < w; k++) {
+        const tmp = M[c * w + k]!;
+        M[c * w + k] = M[p * w + k]!;
+        M[p * w + k] = tmp;
+      }
+    }
+    for (let k = c; k < w; k++) M[c * w + k] = M[c * w + k]! / pivot;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = M[r * w + c]!;
+      if (f === 0) continue;
+      for (let k = c; k < w; k++) M[r * w + k] = M[r * w + k]! - f * M[c * w + k]!;
+    }
+  }
+  const out: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const row = new Array<number>(n);
+    for (let j = 0; j < n; j++) row[j] = M[i * w + n + j]!;
+    out.push(row);
+  }
+  return out;
 }
 
 /** Symmetric 3×3 (row-major nested) times a vector. */
