@@ -52,11 +52,14 @@ export interface RunFigures {
   /** Event-loop samples delayed more than 5 ms, per second: set beside the idle loop's to see what perception adds. */
   stallsOver5msPerS: number;
   /**
-   * What of the stall the pipeline itself caused on the main thread: the longest stretch perception's own code held
-   * the loop in one FrameSet, and the main thread's garbage collections (count, longest pause). The rest of the
-   * longest stall is the thread waiting to be scheduled, which the idle measurement shows for the bare machine.
+   * What of the stall the pipeline itself caused on the main thread: the most perception's own code held the loop
+   * for one FrameSet (its stretches summed: the loop runs in between), the longest single stretch (`sliceMs`), and
+   * the main thread's garbage collections (count, longest pause). The rest of the longest stall is the thread
+   * waiting to be scheduled, which the idle measurement shows for the bare machine.
    */
   heldMaxMs: number;
+  /** The longest single stretch perception held the event loop (the stall it can cause by itself), p99 and max. */
+  sliceMs: { p99: number; max: number };
   gcCount: number;
   gcMaxMs: number;
   /** CPU time of the whole process (all threads: event loop, worker, ONNX Runtime) per FrameSet. */
@@ -214,6 +217,7 @@ async function measure(stage: PerceptionStage, sets: CameraImage[][], clock: Wal
     eventLoopP99Ms: r3(h.percentile(99) / 1e6),
     stallsOver5msPerS: r3(samplesOver(h, 5e6) / histogramS),
     heldMaxMs: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMs ?? 0), 0)),
+    sliceMs: { p99: r3(summarize(msgs.map((m) => m.timings.mainThreadMaxSliceMs ?? 0)).p99), max: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMaxSliceMs ?? 0), 0)) },
     gcCount: gcs.length,
     gcMaxMs: r3(gcs.reduce((a, v) => Math.max(a, v), 0)),
   };
@@ -308,7 +312,7 @@ export async function run(argv: string[]): Promise<number> {
         `CPU ${r.cpuMsPerFrameset} ms/FrameSet (two idle cores: ~${r.idleTwoCoreFramesetsPerS} FrameSets/s)`);
       lines.push(`    p50/p99 ms: preprocess ${l.preprocessMs.p50}/${l.preprocessMs.p99}, wait ${l.queueMs.p50}/${l.queueMs.p99}, inference ${l.inferenceMs.p50}/${l.inferenceMs.p99}, ` +
         `decode ${l.decodeMs.p50}/${l.decodeMs.p99}, geometry ${l.geometryMs.p50}/${l.geometryMs.p99}, end to end ${l.endToEndMs.p50}/${l.endToEndMs.p99}`);
-      lines.push(`    event loop: longest stall ${r.eventLoopMaxStallMs} ms, p99 ${r.eventLoopP99Ms} ms, ${r.stallsOver5msPerS} stalls > 5 ms per s; held by perception per FrameSet p50/p99/max ${l.mainThreadMs.p50}/${l.mainThreadMs.p99}/${r.heldMaxMs} ms; main-thread GC ${r.gcCount}×, longest ${r.gcMaxMs} ms`);
+      lines.push(`    event loop: longest stall ${r.eventLoopMaxStallMs} ms, p99 ${r.eventLoopP99Ms} ms, ${r.stallsOver5msPerS} stalls > 5 ms per s; held by perception per FrameSet p50/p99/max ${l.mainThreadMs.p50}/${l.mainThreadMs.p99}/${r.heldMaxMs} ms, longest single hold p99/max ${r.sliceMs.p99}/${r.sliceMs.max} ms; main-thread GC ${r.gcCount}×, longest ${r.gcMaxMs} ms`);
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);

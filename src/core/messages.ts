@@ -229,6 +229,8 @@ export interface PerceptionTimings {
   /** Time this FrameSet held the event loop (copying pixels to the worker, decoding, geometry); absent when no
    *  detector ran (the simulator's truth perception). */
   mainThreadMs?: number;
+  /** The longest of those stretches without a break (the loop runs in between): what perception can stall it by. */
+  mainThreadMaxSliceMs?: number;
 }
 
 /**

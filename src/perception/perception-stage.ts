@@ -165,7 +165,10 @@ export class PerceptionStage {
       }));
     });
     const doneMs = this.nowMs();
-    return { dets, blind, means: batch.means, preprocessMs: t1 - t0, queueMs: t2 - t1, inferenceMs: t3 - t2, decodeMs: doneMs - t3, inferredMs: t3 };
+    return {
+      dets, blind, means: batch.means, preprocessMs: t1 - t0, queueMs: t2 - t1, inferenceMs: t3 - t2, decodeMs: doneMs - t3, inferredMs: t3,
+      copyMs: batch.copyMs, copyMaxSliceMs: batch.copyMaxSliceMs,
+    };
   }
 
   private async work(fs: FrameSet, previous: Promise<void>): Promise<PerceptionGates> {
@@ -194,14 +197,15 @@ export class PerceptionStage {
       slots.push(k);
       images.push({ width: img.width, height: img.height, channels: ch as 1 | 3, data: img.data });
     });
-    const timings = { queueMs: 0, preprocessMs: 0, inferenceMs: 0, decodeMs: 0, geometryMs: 0, endToEndMs: 0, mainThreadMs: 0 };
+    const timings = { queueMs: 0, preprocessMs: 0, inferenceMs: 0, decodeMs: 0, geometryMs: 0, endToEndMs: 0, mainThreadMs: 0, mainThreadMaxSliceMs: 0 };
+    const slice = (ms: number) => (timings.mainThreadMaxSliceMs = Math.max(timings.mainThreadMaxSliceMs, ms));
     const dets: DecodedGate[][] = cameras.map(() => []);
     if (images.length > 0) {
-      // Every lane's pixels are copied (synchronously, in run()) before anything awaits: the camera's pooled
-      // buffers are only ours until this call returns.
+      // The lanes copy their pixels into shared memory one image per turn of the event loop (BatchPreprocessor.run).
       const shares = splitShares(images.length, this.o.lanes.length);
       const running = shares.map(([from, to], l) => this.inferShare(l, images.slice(from, to), t0));
       timings.mainThreadMs = this.nowMs() - t0;
+      slice(timings.mainThreadMs);
       // Every lane settles before this FrameSet does, failed or not: idle() must not report the stage idle while a
       // lane is still inside ONNX Runtime.
       const settled = await Promise.allSettled(running);
@@ -215,6 +219,9 @@ export class PerceptionStage {
       results.forEach((res, l) => {
         const [from] = shares[l]!;
         timings.decodeMs += res.decodeMs;
+        timings.mainThreadMs += res.copyMs;
+        slice(res.decodeMs);
+        slice(res.copyMaxSliceMs);
         res.dets.forEach((d, k) => {
           const slot = slots[from + k]!;
           const cam = cameras[slot]!;
@@ -243,6 +250,7 @@ export class PerceptionStage {
       gates.push(...res.gates);
       this.stats.rejectedDetections += res.rejected;
       timings.geometryMs += this.nowMs() - t4;
+      slice(this.nowMs() - t4);
     }
     timings.mainThreadMs += timings.decodeMs + timings.geometryMs;
     const tUs = this.o.clock.nowUs();

@@ -114,6 +114,23 @@ describe('perception stage', () => {
     b.release();
   });
 
+  it('pixels are copied one image per turn of the event loop, none before run() returns (the loop never holds a whole FrameSet)', async () => {
+    const img = () => ({ width: 64, height: 48, channels: 3 as const, data: new Uint8Array(64 * 48 * 3).fill(10) });
+    const images = [img(), img(), img()];
+    const pending = pre.run(images);
+    // Written after run() returned: the copy has not started, so the batch shows these values.
+    images.forEach((im, k) => im.data.fill(50 + 50 * k));
+    const b = await pending;
+    const ref = new Preprocessor(session.info.input);
+    const want = ref.allocate(3);
+    images.forEach((im, k) => ref.into(im, want, k));
+    let maxErr = 0;
+    for (let i = 0; i < want.length; i++) maxErr = Math.max(maxErr, Math.abs(b.tensor[i]! - want[i]!));
+    assert.ok(maxErr < 1e-4, `max difference ${maxErr}`);
+    assert.ok(b.copyMaxSliceMs <= b.copyMs + 1e-9);
+    b.release();
+  });
+
   it('rendered FrameSets through preprocessing, decoding and geometry give the true gate poses (distortion on)', async () => {
     const det = new TruthDetector(session.info, { w: cams[0]!.model.width, h: cams[0]!.model.height });
     const clock = new ManualClock('sim', 2000);
