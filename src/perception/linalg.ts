@@ -31,7 +31,14 @@ export function solve(A: readonly (readonly number[])[], b: readonly number[]): 
  * the main thread's collections.
  */
 export function solveInPlace(M: Float64Array, n: number): boolean {
-  const w = n + 1;
+  return eliminateInPlace(M, n, n + 1);
+}
+
+/**
+ * Gauss-Jordan elimination with partial pivoting of an n-row, w-column row-major matrix [A | B] (A is n×n): A
+ * becomes I and B becomes A⁻¹·B. False when A is singular.
+ */
+function eliminateInPlace(M: Float64Array, n: number, w: number): boolean {
   for (let c = 0; c < n; c++) {
     let p = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(M[r * w + c]!) > Math.abs(M[p * w + c]!)) p = r;
@@ -68,26 +75,7 @@ export function invert(A: readonly (readonly number[])[]): number[][] | null {
       M[i * w + n + j] = i === j ? 1 : 0;
     }
   }
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r * w + c]!) > Math.abs(M[p * w + c]!)) p = r;
-    const pivot = M[p * w + c]!;
-    if (!(Math.abs(pivot) > 1e-300) || !Number.isFinite(pivot)) return null;
-    if (p !== c) {
-      for (let k = 0; k < w; k++) {
-        const tmp = M[c * w + k]!;
-        M[c * w + k] = M[p * w + k]!;
-        M[p * w + k] = tmp;
-      }
-    }
-    for (let k = c; k < w; k++) M[c * w + k] = M[c * w + k]! / pivot;
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r * w + c]!;
-      if (f === 0) continue;
-      for (let k = c; k < w; k++) M[r * w + k] = M[r * w + k]! - f * M[c * w + k]!;
-    }
-  }
+  if (!eliminateInPlace(M, n, w)) return null;
   const out: number[][] = [];
   for (let i = 0; i < n; i++) {
     const row = new Array<number>(n);

@@ -18,8 +18,8 @@ export interface OpenedLanes {
 /**
  * How many lanes a FrameSet of `images` images is split over. On a CPU, one per core: a FrameSet's eight images
  * then take about half the time on two cores, where ONNX Runtime's own intra-op threads (each operator split across
- * cores, with a spin-wait at every step) were measured to cost twice the CPU per FrameSet for a fifth off the inference time
- * (`racepilot bench perception --lanes 1 --threads 2`). A GPU takes the whole batch at once: one lane.
+ * cores, with a spin-wait at every step) were measured to cost twice the CPU per FrameSet for a fifth off the
+ * inference time (`racepilot bench perception --lanes 1 --threads 2`). A GPU takes the whole batch at once: one lane.
  */
 export function laneCount(setting: PerceptionConfig['lanes'], provider: string, images: number, cores = availableParallelism()): number {
   const most = Math.max(1, Math.floor(images / 2)); // a lane per stereo rig at most: smaller batches lose efficiency

@@ -42,10 +42,11 @@ export interface PerceptionStageOptions {
 }
 
 /**
- * The perception stage: FrameSet in, `perception/gates` out. The pixels go to the lanes' workers (batch-preprocess.ts),
- * the network runs in the detectors' worker threads, and only decoding and geometry (well under a millisecond per gate)
- * run on the event loop. Each lane's inferences are serialised in FrameSet order; when FrameSets arrive faster than they can be
- * processed, the newest ones are skipped and counted rather than queued (stale perception is worse than none).
+ * The perception stage: FrameSet in, `perception/gates` out. The pixels go to the lanes' workers
+ * (batch-preprocess.ts), the network runs in the detectors' worker threads, and only the pixel copy, decoding and
+ * geometry (well under a millisecond per gate) run on the event loop. Each lane's inferences are serialised in
+ * FrameSet order, and messages come out in FrameSet order; when FrameSets arrive faster than they can be processed,
+ * the newest ones are skipped and counted rather than queued (stale perception is worse than none).
  *
  * Bad input never crashes it and never makes a gate: a missing image, one of the wrong size or format, and a black
  * or saturated image are each named in the message's `rejected` list and counted; only the others are inferred on.
@@ -249,8 +250,9 @@ export class PerceptionStage {
       const res = rigGates(cameras[r]!, cameras[r + 1]!, dets[r]!, dets[r + 1]!, this.geo, down);
       gates.push(...res.gates);
       this.stats.rejectedDetections += res.rejected;
-      timings.geometryMs += this.nowMs() - t4;
-      slice(this.nowMs() - t4);
+      const ms = this.nowMs() - t4;
+      timings.geometryMs += ms;
+      slice(ms);
     }
     timings.mainThreadMs += timings.decodeMs + timings.geometryMs;
     const tUs = this.o.clock.nowUs();
