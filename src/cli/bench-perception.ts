@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { allRigCameras, mat3Apply, mat3Mul, type RigCamera } from '../camera/rig.js';
 import { WallClock } from '../core/clock.js';
@@ -15,12 +15,17 @@ import { NEUTRAL_LOOK } from '../sim/render/look.js';
 import { Renderer } from '../sim/render/renderer.js';
 import { buildScene } from '../sim/render/scene.js';
 import { parseCommandArgs } from './args.js';
+import { describeStalls, StallWatch, type StallReport } from './stall-watch.js';
 
 const USAGE = `usage: racepilot bench perception [--json] [options]
 
 Runs the daemon's perception path (worker preprocessing, ONNX Runtime inference, decoding, gate geometry) on
 rendered FrameSets of the configured rigs, for the pruned and the dense model, and reports FrameSets/s, images/s,
-per-stage and end-to-end latency p50/p99, and the event loop's longest stall while it runs.
+per-stage and end-to-end latency p50/p99, and the event loop's longest stall while it runs. Every stall over 5 ms
+is split by what the main thread did meanwhile (from the kernel's accounting): ran on the loop (the daemon's code,
+or a garbage collection), waited for a CPU, or slept past its timer; "shared" marks those a second sleeping thread
+of the process suffered too (other load or the machine: the daemon's workers step aside for both threads). The
+idle loop before the runs gives the machine's own.
 
   --config FILE     configuration (rigs and perception section; default: built-in defaults)
   --models A,B      models to compare (default: models/gate-detector.onnx,models/gate-detector-dense.onnx)
@@ -49,8 +54,10 @@ export interface RunFigures {
   latencyMs: Record<keyof PerceptionTimings, StageFigures>;
   eventLoopMaxStallMs: number;
   eventLoopP99Ms: number;
-  /** Event-loop samples delayed more than 5 ms, per second: set beside the idle loop's to see what perception adds. */
+  /** Event-loop stalls over 5 ms per second, counted one by one (stalls.perS): beside the idle loop's. */
   stallsOver5msPerS: number;
+  /** Each stall over 5 ms split into the main thread running, waiting for a CPU and sleeping (stall-watch.ts). */
+  stalls: StallReport;
   /**
    * What of the stall the pipeline itself caused on the main thread: the most perception's own code held the loop
    * for one FrameSet (its stretches summed: the loop runs in between), the longest single stretch (`sliceMs`), and
@@ -79,7 +86,7 @@ export interface ModelFigures {
 export interface BenchPerceptionResult {
   detector: 'worker' | 'inline';
   /** The event loop of this process doing nothing, just before the runs: what the machine's load alone causes. */
-  idleEventLoop: { maxStallMs: number; p99Ms: number; stallsOver5msPerS: number };
+  idleEventLoop: { maxStallMs: number; p99Ms: number; stallsOver5msPerS: number; stalls: StallReport };
   images: number;
   width: number;
   height: number;
@@ -128,26 +135,13 @@ function renderFramesets(cams: readonly RigCamera[], formats: ('GRAY8' | 'RGB')[
   return sets;
 }
 
-/**
- * About how many of an event-loop delay histogram's samples exceeded `ns`, from its percentile distribution: the
- * histogram keeps no raw samples, so this counts from the last percentile step at or below `ns` and may be up to
- * about twice the true count, never less.
- */
-function samplesOver(h: IntervalHistogram, ns: number): number {
-  let below = 0;
-  for (const [pct, value] of h.percentiles) {
-    if (value > ns) break;
-    below = pct;
-  }
-  return Math.round(h.count * (1 - below / 100));
-}
-
 async function measure(stage: PerceptionStage, sets: CameraImage[][], clock: WallClock, durationS: number, rateHz: number | null): Promise<RunFigures> {
   const msgs: PerceptionGates[] = [];
   let seq = 0;
   let inFlight = 0;
   let skipped = 0;
   const h = monitorEventLoopDelay({ resolution: 1 });
+  const watch = await StallWatch.start(5);
   const gcs: number[] = [];
   const gcObs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gcs.push(e.duration);
@@ -194,8 +188,8 @@ async function measure(stage: PerceptionStage, sets: CameraImage[][], clock: Wal
   while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
   const cpu = process.cpuUsage(cpu0);
   h.disable();
-  // The histogram ran on while the last FrameSets drained: per second of its own span, not of the feeding.
-  const histogramS = (performance.now() - t0) / 1000;
+  // The watch ran on while the last FrameSets drained: its rate is per second of its own span, not of the feeding.
+  const stalls = await watch.stop();
   gcObs.disconnect();
   const keys: (keyof PerceptionTimings)[] = ['queueMs', 'preprocessMs', 'inferenceMs', 'decodeMs', 'geometryMs', 'endToEndMs', 'mainThreadMs'];
   const r3 = (v: number) => Math.round(v * 100) / 100;
@@ -215,7 +209,8 @@ async function measure(stage: PerceptionStage, sets: CameraImage[][], clock: Wal
     idleTwoCoreFramesetsPerS: r3((2 * 1000 * Math.max(1, msgs.length)) / ((cpu.user + cpu.system) / 1000)),
     eventLoopMaxStallMs: r3(h.max / 1e6),
     eventLoopP99Ms: r3(h.percentile(99) / 1e6),
-    stallsOver5msPerS: r3(samplesOver(h, 5e6) / histogramS),
+    stallsOver5msPerS: stalls.perS,
+    stalls,
     heldMaxMs: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMs ?? 0), 0)),
     sliceMs: { p99: r3(summarize(msgs.map((m) => m.timings.mainThreadMaxSliceMs ?? 0)).p99), max: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMaxSliceMs ?? 0), 0)) },
     gcCount: gcs.length,
@@ -238,12 +233,13 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
   let lanes = 1;
   const idle = monitorEventLoopDelay({ resolution: 1 });
   idle.enable();
-  const idleS = Math.max(2, durationS);
-  await new Promise((r) => setTimeout(r, idleS * 1000));
+  const idleWatch = await StallWatch.start(5);
+  await new Promise((r) => setTimeout(r, Math.max(2, durationS) * 1000));
   idle.disable();
+  const idleStalls = await idleWatch.stop();
   const idleEventLoop = {
     maxStallMs: Math.round(idle.max / 1e4) / 100, p99Ms: Math.round(idle.percentile(99) / 1e4) / 100,
-    stallsOver5msPerS: Math.round((samplesOver(idle, 5e6) / idleS) * 100) / 100,
+    stallsOver5msPerS: idleStalls.perS, stalls: idleStalls,
   };
   for (const model of models) {
     const cfg: PerceptionConfig = perceptionSchema.parse({ ...config.perception, model, cpu: { ...config.perception.cpu, intraOpThreads: threads } });
@@ -302,7 +298,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const lines = [
     `perception: ${res.images} images ${res.width}x${res.height} ${res.format} per FrameSet, ${res.lanes} lane${res.lanes > 1 ? 's' : ''} (${res.detector}) of ${res.threads} ONNX Runtime thread${res.threads > 1 ? 's' : ''}, CPU graph optimisation "${res.graphOptimization}", ${res.durationS} s per run`,
-    `  idle event loop before the runs (the machine's own load): longest stall ${res.idleEventLoop.maxStallMs} ms, p99 ${res.idleEventLoop.p99Ms} ms, ${res.idleEventLoop.stallsOver5msPerS} stalls > 5 ms per s`,
+    `  idle event loop before the runs (the machine's own load): longest stall ${res.idleEventLoop.maxStallMs} ms, p99 ${res.idleEventLoop.p99Ms} ms; ${describeStalls(res.idleEventLoop.stalls)}`,
   ];
   for (const m of res.models) {
     lines.push(`${m.variant} (${m.mflopsPerImage} MFLOPs/image, ${m.provider}, self-test ${m.selfTestMs} ms): ${m.model}`);
@@ -312,7 +308,8 @@ export async function run(argv: string[]): Promise<number> {
         `CPU ${r.cpuMsPerFrameset} ms/FrameSet (two idle cores: ~${r.idleTwoCoreFramesetsPerS} FrameSets/s)`);
       lines.push(`    p50/p99 ms: preprocess ${l.preprocessMs.p50}/${l.preprocessMs.p99}, wait ${l.queueMs.p50}/${l.queueMs.p99}, inference ${l.inferenceMs.p50}/${l.inferenceMs.p99}, ` +
         `decode ${l.decodeMs.p50}/${l.decodeMs.p99}, geometry ${l.geometryMs.p50}/${l.geometryMs.p99}, end to end ${l.endToEndMs.p50}/${l.endToEndMs.p99}`);
-      lines.push(`    event loop: longest stall ${r.eventLoopMaxStallMs} ms, p99 ${r.eventLoopP99Ms} ms, ${r.stallsOver5msPerS} stalls > 5 ms per s; held by perception per FrameSet p50/p99/max ${l.mainThreadMs.p50}/${l.mainThreadMs.p99}/${r.heldMaxMs} ms, longest single hold p99/max ${r.sliceMs.p99}/${r.sliceMs.max} ms; main-thread GC ${r.gcCount}×, longest ${r.gcMaxMs} ms`);
+      lines.push(`    event loop: longest stall ${r.eventLoopMaxStallMs} ms, p99 ${r.eventLoopP99Ms} ms; ${describeStalls(r.stalls)}`);
+      lines.push(`    held by perception per FrameSet p50/p99/max ${l.mainThreadMs.p50}/${l.mainThreadMs.p99}/${r.heldMaxMs} ms, longest single hold p99/max ${r.sliceMs.p99}/${r.sliceMs.max} ms; main-thread GC ${r.gcCount}×, longest ${r.gcMaxMs} ms`);
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
