@@ -1,31 +1,40 @@
 /**
- * Worker thread of stall-watch.ts: every millisecond it reads what the kernel has accounted to the main thread —
- * nanoseconds on a CPU and nanoseconds runnable but waiting for one (/proc/<pid>/task/<pid>/schedstat) — and keeps
- * the samples with their absolute time, so that each event-loop stall can later be split into running, waiting and
- * sleeping. It runs at normal priority: the bench's bulk workers step aside for it as they do for the main thread.
+ * Worker thread of stall-watch.ts: every millisecond it reads what the kernel says of the main thread — its state
+ * (running or runnable, or asleep: /proc/<pid>/task/<pid>/stat) and the nanoseconds it has spent on a CPU and
+ * runnable but waiting for one (…/schedstat) — and keeps the samples with their absolute time, so that each
+ * event-loop stall can later be split into running, waiting and sleeping. It runs at normal priority: the daemon's
+ * bulk workers step aside for it as they do for the main thread.
  */
-import { openSync, readSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 
 const port = parentPort!;
-const fd = openSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'r');
-const buf = Buffer.alloc(128);
-let samples = new Float64Array(3 * 65536);
+const task = `/proc/${process.pid}/task/${process.pid}`;
+const schedstat = openSync(`${task}/schedstat`, 'r');
+const stat = openSync(`${task}/stat`, 'r');
+const buf = Buffer.alloc(1024);
+/** Per sample: absolute ms, run ms, wait ms, 1 when the thread was running or runnable (state R) else 0. */
+const SAMPLE_FIELDS = 4; // stall-watch.ts reads the same layout
+let samples = new Float64Array(SAMPLE_FIELDS * 65536);
 let n = 0;
 
 function sample(): void {
-  // pread at 0 regenerates the file: no reopen per sample (a read costs a few microseconds).
-  const len = readSync(fd, buf, 0, buf.length, 0);
+  // pread at 0 regenerates a /proc file: no reopen per sample (a read costs a few microseconds).
+  let len = readSync(stat, buf, 0, buf.length, 0);
+  const text = buf.toString('latin1', 0, len);
+  const state = text.charAt(text.lastIndexOf(') ') + 2); // the name may hold spaces and parentheses
+  len = readSync(schedstat, buf, 0, buf.length, 0);
   const [run, wait] = buf.toString('latin1', 0, len).split(' ');
-  if (3 * (n + 1) > samples.length) {
+  if (SAMPLE_FIELDS * (n + 1) > samples.length) {
     const grown = new Float64Array(samples.length * 2);
     grown.set(samples);
     samples = grown;
   }
-  samples[3 * n] = performance.timeOrigin + performance.now();
-  samples[3 * n + 1] = Number(run) / 1e6;
-  samples[3 * n + 2] = Number(wait) / 1e6;
-  n++;
+  const o = SAMPLE_FIELDS * n++;
+  samples[o] = performance.timeOrigin + performance.now();
+  samples[o + 1] = Number(run) / 1e6;
+  samples[o + 2] = Number(wait) / 1e6;
+  samples[o + 3] = state === 'R' ? 1 : 0;
 }
 
 sample();
@@ -33,8 +42,9 @@ const timer = setInterval(sample, 1);
 port.on('message', () => {
   clearInterval(timer);
   sample();
-  closeSync(fd);
-  const out = samples.slice(0, 3 * n);
+  closeSync(schedstat);
+  closeSync(stat);
+  const out = samples.slice(0, SAMPLE_FIELDS * n);
   port.postMessage(out, [out.buffer]);
   port.close();
 });

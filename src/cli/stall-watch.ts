@@ -3,13 +3,14 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
 /**
- * Where an event-loop stall went, from the kernel's accounting of the main thread over the stall:
- * - `onLoop`: the main thread was on a CPU: JavaScript on the event loop (the daemon's code, or a garbage
- *   collection: `gc` counts those of them a main-thread collection overlapped by at least half). A hypervisor that
- *   takes the virtual CPU away while the thread runs is indistinguishable from this and lands here too.
+ * Where an event-loop stall went, from the kernel's view of the main thread while it lasted:
+ * - `onLoop`: the main thread was on a CPU: JavaScript on the event loop. Those covered at least half by the
+ *   pipeline's own reported holds count as `perception`, by a main-thread garbage collection as `gc`; the rest is
+ *   other work on the loop (the bench's own, the compiler), or a hypervisor taking the virtual CPU away while the
+ *   thread ran, which looks the same from inside.
  * - `waitingForCpu`: runnable, but another thread had the core (the kernel's run-queue wait).
- * - `timerLate`: neither running nor runnable: the thread slept past its timer, which the kernel wakes on time
- *   unless the machine under it does not run the virtual CPU (the loop had nothing to do).
+ * - `timerLate`: asleep: the thread slept past its timer, which the kernel wakes on time unless the machine under
+ *   it does not run the virtual CPU (the loop had nothing to do).
  */
 export type StallCause = 'onLoop' | 'waitingForCpu' | 'timerLate';
 
@@ -22,10 +23,12 @@ export interface Stall {
   waitMs: number;
   sleepMs: number;
   gcMs: number;
+  /** Of the stall, the time inside holds the pipeline reported (StallWatch.hold). */
+  holdMs: number;
   /**
    * How long the sampler thread (a second, sleeping, normal-priority thread of this process) also missed its own
    * 1 ms ticks within the stall. Most of the stall long: both threads were kept off the CPUs at once, which the
-   * daemon's workers cannot do (they step aside for normal-priority threads), so the machine did.
+   * daemon's workers cannot do (they step aside for normal-priority threads): other load or the machine did.
    */
   samplerMissedMs: number;
   cause: StallCause;
@@ -39,9 +42,11 @@ export interface StallReport {
   perS: number;
   longestMs: number;
   byCause: Record<StallCause, number>;
-  /** How many of the `onLoop` stalls a main-thread garbage collection covered at least half of. */
+  /** `onLoop` stalls the pipeline's own holds covered at least half of. */
+  perception: number;
+  /** `onLoop` stalls (not already `perception`) a main-thread garbage collection covered at least half of. */
   gc: number;
-  /** Per cause, how many stalls the sampler thread shared for at least half their length (see Stall.samplerMissedMs). */
+  /** Per cause, how many stalls the sampler thread shared for at least half their length (Stall.samplerMissedMs). */
   shared: Record<StallCause, number>;
   /** False where /proc has no schedstat (not Linux): stalls are counted but all land in `onLoop`. */
   attributed: boolean;
@@ -49,16 +54,25 @@ export interface StallReport {
   worst: Stall[];
 }
 
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/** The sampler's layout (stall-watch-worker.ts): absolute ms, run ms, wait ms, 1 when running or runnable. */
+const F = 4;
 const now = () => performance.timeOrigin + performance.now();
 
 /**
  * Counts event-loop stalls over a threshold and says, for each, whether the main thread was running, waiting for a
- * CPU or asleep while it lasted. For benches only (wall clock, a worker, /proc reads): it separates what the code
- * on the loop costs from what the machine does to it, which one histogram of loop delays cannot.
+ * CPU or asleep while it lasted, and whether the pipeline's own holds or a garbage collection covered it. For
+ * benches only (wall clock, a worker, /proc reads): it separates what the code on the loop costs from what the
+ * machine does to it, which one histogram of loop delays cannot.
  */
 export class StallWatch {
-  private readonly stalls: { start: number; end: number }[] = [];
-  private readonly gcs: { start: number; end: number }[] = [];
+  private readonly stalls: Span[] = [];
+  private readonly gcs: Span[] = [];
+  private readonly holds: Span[] = [];
   private readonly ticker: NodeJS.Timeout;
   private readonly gcObs: PerformanceObserver;
   private last = now();
@@ -78,7 +92,8 @@ export class StallWatch {
 
   static async start(thresholdMs = 5): Promise<StallWatch> {
     let worker: Worker | null = null;
-    if (existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`)) {
+    const task = `/proc/${process.pid}/task/${process.pid}`;
+    if (existsSync(`${task}/schedstat`) && existsSync(`${task}/stat`)) {
       worker = new Worker(new URL('./stall-watch-worker.js', import.meta.url));
       await new Promise<void>((resolve, reject) => {
         worker!.once('message', () => resolve());
@@ -86,6 +101,12 @@ export class StallWatch {
       });
     }
     return new StallWatch(thresholdMs, worker);
+  }
+
+  /** A stretch the pipeline held the loop, as it reports it (performance.now() ms). */
+  hold(startMs: number, ms: number): void {
+    const start = performance.timeOrigin + startMs;
+    this.holds.push({ start, end: start + ms });
   }
 
   async stop(): Promise<StallReport> {
@@ -102,17 +123,20 @@ export class StallWatch {
       });
       await w.terminate();
     }
-    return attribute(this.stalls, this.gcs, samples, this.thresholdMs, (t1 - this.t0) / 1000, this.worker !== null);
+    return attribute({
+      stalls: this.stalls, gcs: this.gcs, holds: this.holds, samples, thresholdMs: this.thresholdMs,
+      seconds: (t1 - this.t0) / 1000, attributed: this.worker !== null,
+    });
   }
 }
 
-/** The schedstat sample at or before `t` (index into triples), or the first. */
+/** The sample at or before `t` (its index), or the first. */
 function sampleAtOrBefore(s: Float64Array, t: number): number {
   let lo = 0;
-  let hi = s.length / 3 - 1;
+  let hi = s.length / F - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (s[3 * mid]! <= t) lo = mid;
+    if (s[F * mid]! <= t) lo = mid;
     else hi = mid - 1;
   }
   return lo;
@@ -121,61 +145,101 @@ function sampleAtOrBefore(s: Float64Array, t: number): number {
 /** Within [start, end], the time the sampler's ticks (one per ms when on time) were more than 2 ms apart, beyond the 1 ms. */
 function samplerMissed(s: Float64Array, start: number, end: number): number {
   let missed = 0;
-  for (let i = sampleAtOrBefore(s, start); i + 1 < s.length / 3 && s[3 * i]! < end; i++) {
-    const a = s[3 * i]!;
-    const b = s[3 * i + 3]!;
+  for (let i = sampleAtOrBefore(s, start); i + 1 < s.length / F && s[F * i]! < end; i++) {
+    const a = s[F * i]!;
+    const b = s[F * (i + 1)]!;
     if (b - a > 2) missed += Math.max(0, Math.min(end, b) - Math.max(start, a + 1));
   }
   return missed;
 }
 
+const overlap = (spans: readonly Span[], start: number, end: number) =>
+  spans.reduce((a, g) => a + Math.max(0, Math.min(end, g.end) - Math.max(start, g.start)), 0);
+
+export interface AttributeInput {
+  stalls: readonly Span[];
+  gcs: readonly Span[];
+  holds: readonly Span[];
+  /** The sampler's samples (F per sample); empty when not attributed. */
+  samples: Float64Array;
+  thresholdMs: number;
+  seconds: number;
+  attributed: boolean;
+  /** The kernel's scheduler tick: how late a running thread's counters may be (4 ms at HZ 250). */
+  tickMs?: number;
+}
+
 /**
- * Splits each stall by the schedstat samples that bracket it. The kernel brings a running thread's counters up to
- * date at its scheduler tick (every 4 ms at HZ 250), so the bracket closes one tick after the stall, and whatever
- * the main thread ran or waited in the margins is counted into the stall: the split errs towards blaming the loop,
- * never the machine.
+ * Splits each stall. Asleep: the share of the samples taken inside the stall that found the thread neither
+ * running nor runnable. The rest is running or waiting; of it, waiting is what the run-queue counter grew by, and
+ * running all that is left. The kernel charges a running thread at its scheduler tick, so the counters are read
+ * from the sample before the stall to one tick after it, and what the thread ran or waited in those margins
+ * counts into the stall: the split errs towards blaming the loop, never the machine. With no sample inside the
+ * stall (the sampler was kept off the CPUs too), asleep is what the counters leave unexplained.
  */
-export function attribute(
-  spans: readonly { start: number; end: number }[], gcs: readonly { start: number; end: number }[], samples: Float64Array,
-  thresholdMs: number, seconds: number, attributed: boolean, tickMs = 4,
-): StallReport {
+export function attribute(input: AttributeInput): StallReport {
+  const { samples: s, attributed, thresholdMs, seconds } = input;
+  const tickMs = input.tickMs ?? 4;
   const byCause: Record<StallCause, number> = { onLoop: 0, waitingForCpu: 0, timerLate: 0 };
   const shared: Record<StallCause, number> = { onLoop: 0, waitingForCpu: 0, timerLate: 0 };
   let gcCount = 0;
-  const all: Stall[] = spans.map(({ start, end }) => {
+  let perception = 0;
+  const all: Stall[] = input.stalls.map(({ start, end }) => {
     const ms = end - start;
-    const gcMs = gcs.reduce((a, g) => a + Math.max(0, Math.min(end, g.end) - Math.max(start, g.start)), 0);
+    const gcMs = overlap(input.gcs, start, end);
+    const holdMs = overlap(input.holds, start, end);
     let runMs = ms;
     let waitMs = 0;
-    if (attributed && samples.length >= 6) {
-      const a = sampleAtOrBefore(samples, start);
-      const b = Math.min(samples.length / 3 - 1, sampleAtOrBefore(samples, end + tickMs) + 1);
-      runMs = Math.min(ms, samples[3 * b + 1]! - samples[3 * a + 1]!);
-      waitMs = Math.min(ms - runMs, samples[3 * b + 2]! - samples[3 * a + 2]!);
+    let sleepMs = 0;
+    let samplerMissedMs = 0;
+    if (attributed && s.length >= 2 * F) {
+      const a = sampleAtOrBefore(s, start);
+      const b = Math.min(s.length / F - 1, sampleAtOrBefore(s, end + tickMs) + 1);
+      const dRun = s[F * b + 1]! - s[F * a + 1]!;
+      const dWait = s[F * b + 2]! - s[F * a + 2]!;
+      let inside = 0;
+      let asleep = 0;
+      for (let i = a + 1; i < s.length / F && s[F * i]! < end; i++) {
+        if (s[F * i]! <= start) continue;
+        inside++;
+        if (s[F * i + 3] === 0) asleep++;
+      }
+      if (inside > 0) {
+        sleepMs = (ms * asleep) / inside;
+        waitMs = Math.min(ms - sleepMs, dWait);
+        runMs = ms - sleepMs - waitMs;
+      } else {
+        runMs = Math.min(ms, dRun);
+        waitMs = Math.min(ms - runMs, dWait);
+        sleepMs = ms - runMs - waitMs;
+      }
+      samplerMissedMs = samplerMissed(s, start, end);
     }
-    const sleepMs = Math.max(0, ms - runMs - waitMs);
-    const samplerMissedMs = attributed ? samplerMissed(samples, start, end) : 0;
     const cause: StallCause = runMs >= waitMs && runMs >= sleepMs ? 'onLoop' : waitMs >= sleepMs ? 'waitingForCpu' : 'timerLate';
     byCause[cause]++;
-    if (cause === 'onLoop' && gcMs >= ms / 2) gcCount++;
+    if (cause === 'onLoop' && holdMs >= ms / 2) perception++;
+    else if (cause === 'onLoop' && gcMs >= ms / 2) gcCount++;
     if (samplerMissedMs >= ms / 2) shared[cause]++;
     const r = (v: number) => Math.round(v * 100) / 100;
-    return { endMs: end, ms: r(ms), runMs: r(runMs), waitMs: r(waitMs), sleepMs: r(sleepMs), gcMs: r(gcMs), samplerMissedMs: r(samplerMissedMs), cause };
+    return {
+      endMs: end, ms: r(ms), runMs: r(runMs), waitMs: r(waitMs), sleepMs: r(sleepMs), gcMs: r(gcMs), holdMs: r(holdMs),
+      samplerMissedMs: r(samplerMissedMs), cause,
+    };
   });
   return {
     thresholdMs, seconds: Math.round(seconds * 100) / 100, count: all.length, perS: Math.round((all.length / Math.max(1e-9, seconds)) * 100) / 100,
-    longestMs: all.reduce((a, s) => Math.max(a, s.ms), 0), byCause, gc: gcCount, shared, attributed,
+    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, perception, gc: gcCount, shared, attributed,
     worst: [...all].sort((x, y) => y.ms - x.ms).slice(0, 5),
   };
 }
 
 /**
- * One line for people: "3 stalls > 5 ms (0.2/s, longest 6.8 ms): on the loop 0 of which GC 0, waiting for a CPU 1
- * (1 shared), timer late 2 (2 shared)"; "shared": the sampler thread stalled through most of it too.
+ * One line for people: "3 stalls > 5 ms (0.2/s, longest 6.8 ms): on the loop 1 (perception 0, GC 1), waiting for
+ * a CPU 1 (1 shared), timer late 1"; "shared": the sampler thread stalled through most of it too.
  */
 export function describeStalls(r: StallReport): string {
   const head = `${r.count} stall${r.count === 1 ? '' : 's'} > ${r.thresholdMs} ms (${r.perS}/s${r.count ? `, longest ${r.longestMs} ms` : ''})`;
   if (!r.attributed) return `${head} (no /proc schedstat: not split by cause)`;
   const c = (k: StallCause) => `${r.byCause[k]}${r.shared[k] ? ` (${r.shared[k]} shared)` : ''}`;
-  return `${head}: on the loop ${c('onLoop')} of which GC ${r.gc}, waiting for a CPU ${c('waitingForCpu')}, timer late ${c('timerLate')}`;
+  return `${head}: on the loop ${c('onLoop')} of which perception ${r.perception}, GC ${r.gc}; waiting for a CPU ${c('waitingForCpu')}; timer late ${c('timerLate')}`;
 }

@@ -111,8 +111,11 @@ export class BatchPreprocessor {
     return this.free.length;
   }
 
-  /** Fills a batch tensor from up to maxBatch images (slot k of the tensor is images[k]). */
-  async run(images: readonly BatchImage[]): Promise<Batch> {
+  /**
+   * Fills a batch tensor from up to maxBatch images (slot k of the tensor is images[k]). `onSlice` hears of each
+   * stretch the copy held the event loop (performance.now() start, ms): benches attribute loop stalls with it.
+   */
+  async run(images: readonly BatchImage[], onSlice?: (startMs: number, ms: number) => void): Promise<Batch> {
     if (this.failed) throw this.failed;
     if (images.length === 0 || images.length > this.maxBatch) throw new RangeError(`batch of ${images.length} images, 1..${this.maxBatch} allowed`);
     let bytes = 0;
@@ -142,6 +145,7 @@ export class BatchPreprocessor {
       const ms = performance.now() - t;
       copy.ms += ms;
       copy.maxSliceMs = Math.max(copy.maxSliceMs, ms);
+      onSlice?.(t, ms);
     }
     const id = this.nextId++;
     const result = new Promise<PreprocessResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));

@@ -39,6 +39,12 @@ export interface PerceptionStageOptions {
   maxInFlight?: number;
   /** Milliseconds for the stage timings (a measurement only, never used in a decision). */
   nowMs?: () => number;
+  /**
+   * Hears of every stretch the stage holds the event loop (start in performance.now() milliseconds, so only with
+   * the default `nowMs`; length in ms): a measurement only, for `racepilot bench perception` to tell the stage's
+   * own holds from other causes of a loop stall.
+   */
+  onHold?: (startMs: number, ms: number) => void;
 }
 
 /**
@@ -139,7 +145,7 @@ export class PerceptionStage {
   private async inferShare(l: number, images: BatchImage[], t0: number) {
     const { detector, pre } = this.o.lanes[l]!;
     const { cfg } = this.o;
-    const batch = await pre.run(images);
+    const batch = await pre.run(images, this.o.onHold);
     const t1 = this.nowMs();
     const prev = this.chains[l]!;
     let done!: () => void;
@@ -166,6 +172,7 @@ export class PerceptionStage {
       }));
     });
     const doneMs = this.nowMs();
+    this.o.onHold?.(t3, doneMs - t3);
     return {
       dets, blind, means: batch.means, preprocessMs: t1 - t0, queueMs: t2 - t1, inferenceMs: t3 - t2, decodeMs: doneMs - t3, inferredMs: t3,
       copyMs: batch.copyMs, copyMaxSliceMs: batch.copyMaxSliceMs,
@@ -207,6 +214,7 @@ export class PerceptionStage {
       const running = shares.map(([from, to], l) => this.inferShare(l, images.slice(from, to), t0));
       timings.mainThreadMs = this.nowMs() - t0;
       slice(timings.mainThreadMs);
+      this.o.onHold?.(t0, timings.mainThreadMs);
       // Every lane settles before this FrameSet does, failed or not: idle() must not report the stage idle while a
       // lane is still inside ONNX Runtime.
       const settled = await Promise.allSettled(running);
@@ -253,6 +261,7 @@ export class PerceptionStage {
       const ms = this.nowMs() - t4;
       timings.geometryMs += ms;
       slice(ms);
+      this.o.onHold?.(t4, ms);
     }
     timings.mainThreadMs += timings.decodeMs + timings.geometryMs;
     const tUs = this.o.clock.nowUs();

@@ -1,49 +1,70 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { attribute, describeStalls, StallWatch } from '../../src/cli/stall-watch.js';
+import { attribute, describeStalls, StallWatch, type AttributeInput } from '../../src/cli/stall-watch.js';
 
-/** Schedstat samples every `stepMs` from 0 to `untilMs`, the main thread's counters given as functions of time. */
-function samples(untilMs: number, run: (t: number) => number, wait: (t: number) => number, stepMs = 1, skip?: [number, number]): Float64Array {
+interface Thread {
+  run: (t: number) => number;
+  wait: (t: number) => number;
+  /** Running or runnable at t (the state a sample reads); default: only while `run` or `wait` grows. */
+  runnable?: (t: number) => boolean;
+}
+
+/** Sampler samples every ms from 0 to `untilMs` of a main thread described by its counters; `skip`: the sampler kept off the CPU. */
+function samples(untilMs: number, th: Thread, skip?: [number, number]): Float64Array {
   const out: number[] = [];
-  for (let t = 0; t <= untilMs; t += stepMs) {
-    if (skip && t > skip[0] && t < skip[1]) continue; // the sampler itself kept off the CPU
-    out.push(t, run(t), wait(t));
+  const runnable = th.runnable ?? ((t: number) => th.run(t + 0.5) > th.run(t - 0.5) || th.wait(t + 0.5) > th.wait(t - 0.5));
+  for (let t = 0; t <= untilMs; t++) {
+    if (skip && t > skip[0] && t < skip[1]) continue;
+    out.push(t, th.run(t), th.wait(t), runnable(t) ? 1 : 0);
   }
   return Float64Array.from(out);
 }
 const within = (t: number, a: number, b: number) => Math.max(0, Math.min(t, b) - a);
+const input = (o: Partial<AttributeInput>): AttributeInput => ({
+  stalls: [], gcs: [], holds: [], samples: new Float64Array(0), thresholdMs: 5, seconds: 1, attributed: true, ...o,
+});
 
-test('a stall the main thread spent running is on the loop, and a collection covering it is counted as GC', () => {
-  const s = samples(200, (t) => within(t, 100, 110), () => 0);
-  const r = attribute([{ start: 100, end: 110 }], [{ start: 101, end: 109 }], s, 5, 1, true);
-  assert.equal(r.count, 1);
-  assert.equal(r.byCause.onLoop, 1);
-  assert.equal(r.gc, 1);
-  assert.equal(r.worst[0]!.runMs, 10);
+test('a stall spent running is on the loop; the pipeline\'s holds or a collection covering it say whose', () => {
+  const s = samples(200, { run: (t) => within(t, 100, 110), wait: () => 0 });
+  const stalls = [{ start: 100, end: 110 }];
+  const gc = attribute(input({ stalls, samples: s, gcs: [{ start: 101, end: 109 }] }));
+  assert.deepEqual([gc.count, gc.byCause.onLoop, gc.gc, gc.perception], [1, 1, 1, 0]);
+  assert.equal(gc.worst[0]!.runMs, 10);
+  const held = attribute(input({ stalls, samples: s, holds: [{ start: 100.2, end: 106 }] }));
+  assert.deepEqual([held.byCause.onLoop, held.perception, held.gc], [1, 1, 0]);
+  assert.equal(held.worst[0]!.holdMs, 5.8);
 });
 
 test('a stall spent runnable but off the CPU is waiting for a CPU; one spent asleep is a late timer', () => {
-  const wait = samples(300, () => 0.5, (t) => within(t, 100, 108));
-  const w = attribute([{ start: 99, end: 108 }], [], wait, 5, 1, true);
+  const w = attribute(input({ stalls: [{ start: 99, end: 108 }], samples: samples(300, { run: () => 0.5, wait: (t) => within(t, 100, 108) }) }));
   assert.equal(w.byCause.waitingForCpu, 1);
-  assert.equal(w.gc, 0);
-  const sleep = samples(300, () => 0.2, () => 0.1);
-  const l = attribute([{ start: 200, end: 209 }], [], sleep, 5, 1, true);
+  const l = attribute(input({ stalls: [{ start: 200, end: 209 }], samples: samples(300, { run: () => 0.2, wait: () => 0.1 }) }));
   assert.equal(l.byCause.timerLate, 1);
-  assert.ok(l.worst[0]!.sleepMs >= 8.9);
+  assert.equal(l.worst[0]!.sleepMs, 9);
+});
+
+test('running the backlog after a late timer does not make the stall the loop\'s', () => {
+  // Asleep 100-110, then 3 ms of catching up: the counters over the bracket grow by 3 ms of running.
+  const s = samples(300, { run: (t) => within(t, 110, 113), wait: () => 0, runnable: (t) => t >= 110 && t < 113 });
+  const r = attribute(input({ stalls: [{ start: 100, end: 110 }], samples: s }));
+  assert.equal(r.byCause.timerLate, 1);
 });
 
 test('counters a running thread has not yet been charged are caught one scheduler tick after the stall', () => {
-  // The kernel charges a running thread at its tick: the 10 ms of running show up in the counter 3 ms late.
-  const s = samples(300, (t) => (t >= 113 ? 10 : 0), () => 0);
-  const r = attribute([{ start: 100, end: 110 }], [], s, 5, 1, true);
-  assert.equal(r.byCause.onLoop, 1, 'blamed on the loop, not on the machine');
+  // The kernel charges the 10 ms of running 3 ms late; the sampler saw it runnable throughout.
+  const s = samples(300, { run: (t) => (t >= 113 ? 10 : 0), wait: () => 0, runnable: (t) => t >= 100 && t <= 110 });
+  assert.equal(attribute(input({ stalls: [{ start: 100, end: 110 }], samples: s })).byCause.onLoop, 1);
+  // With the sampler kept off the CPUs too, the counters alone decide, and still blame the loop.
+  const blind = samples(300, { run: (t) => (t >= 113 ? 10 : 0), wait: () => 0 }, [99, 111]);
+  const r = attribute(input({ stalls: [{ start: 100, end: 110 }], samples: blind }));
+  assert.equal(r.byCause.onLoop, 1);
+  assert.equal(r.shared.onLoop, 1);
 });
 
-test('a stall the sampler thread shared is marked shared', () => {
-  const s = samples(300, () => 0, () => 0, 1, [100, 110]);
-  const r = attribute([{ start: 100, end: 110 }, { start: 200, end: 207 }], [], s, 5, 2, true);
+test('a stall the sampler thread shared is marked shared, and the line says so', () => {
+  const s = samples(300, { run: () => 0, wait: () => 0 }, [100, 110]);
+  const r = attribute(input({ stalls: [{ start: 100, end: 110 }, { start: 200, end: 207 }], samples: s, seconds: 2 }));
   assert.deepEqual(r.byCause, { onLoop: 0, waitingForCpu: 0, timerLate: 2 });
   assert.equal(r.shared.timerLate, 1);
   assert.equal(r.perS, 1);
@@ -51,22 +72,27 @@ test('a stall the sampler thread shared is marked shared', () => {
 });
 
 test('without schedstat every stall is charged to the loop', () => {
-  const r = attribute([{ start: 0, end: 9 }], [], new Float64Array(0), 5, 1, false);
+  const r = attribute(input({ stalls: [{ start: 0, end: 9 }], attributed: false }));
   assert.equal(r.byCause.onLoop, 1);
   assert.match(describeStalls(r), /not split by cause/);
 });
 
-test('StallWatch catches a blocked event loop and charges it to the loop', async () => {
+test('StallWatch catches a blocked event loop, never as asleep, and sees the reported hold in it', async () => {
   const w = await StallWatch.start(5);
   await new Promise((r) => setTimeout(r, 20));
-  const until = performance.now() + 40;
-  while (performance.now() < until); // hold the loop for 40 ms
+  const t0 = performance.now();
+  while (performance.now() < t0 + 40); // hold the loop for 40 ms
+  w.hold(t0, performance.now() - t0);
   await new Promise((r) => setTimeout(r, 20));
   const r = await w.stop();
   const held = r.worst.find((s) => s.ms >= 40);
   assert.ok(held, `a stall of at least 40 ms, got ${JSON.stringify(r.worst)}`);
+  assert.ok(held.holdMs >= 39, `the reported hold covers it (${held.holdMs} ms)`);
   if (existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`)) {
     assert.equal(r.attributed, true);
-    assert.equal(held.cause, 'onLoop');
+    // Running, or waiting for a CPU when the tests beside this one keep the cores busy: never asleep.
+    assert.notEqual(held.cause, 'timerLate');
+    assert.ok(held.sleepMs < 2, `asleep ${held.sleepMs} ms of a busy wait`);
+    if (held.cause === 'onLoop') assert.ok(r.perception >= 1);
   }
 });
