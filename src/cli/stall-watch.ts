@@ -31,6 +31,12 @@ export interface Stall {
    * daemon's workers cannot do (they step aside for normal-priority threads): other load or the machine did.
    */
   samplerMissedMs: number;
+  /**
+   * Page faults the main thread took from the sample before the stall to the one after. On a virtual machine whose
+   * host backs guest memory lazily (free page reporting), a first touch of fresh memory can cost milliseconds that
+   * the guest counts as running: a stall on the loop with faults in it and no hold or collection covering it.
+   */
+  faults: number;
   cause: StallCause;
 }
 
@@ -46,6 +52,8 @@ export interface StallReport {
   perception: number;
   /** `onLoop` stalls (not already `perception`) a main-thread garbage collection covered at least half of. */
   gc: number;
+  /** The other `onLoop` stalls (neither perception nor GC) in which the main thread took page faults. */
+  faulting: number;
   /** Per cause, how many stalls the sampler thread shared for at least half their length (Stall.samplerMissedMs). */
   shared: Record<StallCause, number>;
   /** False where /proc has no schedstat (not Linux): stalls are counted but all land in `onLoop`. */
@@ -59,8 +67,8 @@ export interface Span {
   end: number;
 }
 
-/** The sampler's layout (stall-watch-worker.ts): absolute ms, run ms, wait ms, 1 when running or runnable. */
-const F = 4;
+/** The sampler's layout (stall-watch-worker.ts): absolute ms, run ms, wait ms, 1 when running or runnable, minor faults. */
+const F = 5;
 const now = () => performance.timeOrigin + performance.now();
 
 /**
@@ -184,6 +192,7 @@ export function attribute(input: AttributeInput): StallReport {
   const shared: Record<StallCause, number> = { onLoop: 0, waitingForCpu: 0, timerLate: 0 };
   let gcCount = 0;
   let perception = 0;
+  let faulting = 0;
   const all: Stall[] = input.stalls.map(({ start, end }) => {
     const ms = end - start;
     const gcMs = overlap(input.gcs, start, end);
@@ -192,6 +201,7 @@ export function attribute(input: AttributeInput): StallReport {
     let waitMs = 0;
     let sleepMs = 0;
     let samplerMissedMs = 0;
+    let faults = 0;
     if (attributed && s.length >= 2 * F) {
       const a = sampleAtOrBefore(s, start);
       const b = Math.min(s.length / F - 1, sampleAtOrBefore(s, end + tickMs) + 1);
@@ -214,21 +224,23 @@ export function attribute(input: AttributeInput): StallReport {
         sleepMs = ms - runMs - waitMs;
       }
       samplerMissedMs = samplerMissed(s, start, end);
+      faults = s[F * Math.min(s.length / F - 1, sampleAtOrBefore(s, end) + 1) + 4]! - s[F * a + 4]!;
     }
     const cause: StallCause = runMs >= waitMs && runMs >= sleepMs ? 'onLoop' : waitMs >= sleepMs ? 'waitingForCpu' : 'timerLate';
     byCause[cause]++;
     if (cause === 'onLoop' && holdMs >= ms / 2) perception++;
     else if (cause === 'onLoop' && gcMs >= ms / 2) gcCount++;
+    else if (cause === 'onLoop' && faults > 0) faulting++;
     if (samplerMissedMs >= ms / 2) shared[cause]++;
     const r = (v: number) => Math.round(v * 100) / 100;
     return {
       endMs: end, ms: r(ms), runMs: r(runMs), waitMs: r(waitMs), sleepMs: r(sleepMs), gcMs: r(gcMs), holdMs: r(holdMs),
-      samplerMissedMs: r(samplerMissedMs), cause,
+      samplerMissedMs: r(samplerMissedMs), faults, cause,
     };
   });
   return {
     thresholdMs, seconds: Math.round(seconds * 100) / 100, count: all.length, perS: Math.round((all.length / Math.max(1e-9, seconds)) * 100) / 100,
-    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, perception, gc: gcCount, shared, attributed,
+    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, perception, gc: gcCount, faulting, shared, attributed,
     worst: [...all].sort((x, y) => y.ms - x.ms).slice(0, 5),
   };
 }
@@ -241,5 +253,6 @@ export function describeStalls(r: StallReport): string {
   const head = `${r.count} stall${r.count === 1 ? '' : 's'} > ${r.thresholdMs} ms (${r.perS}/s${r.count ? `, longest ${r.longestMs} ms` : ''})`;
   if (!r.attributed) return `${head} (no /proc schedstat: not split by cause)`;
   const c = (k: StallCause) => `${r.byCause[k]}${r.shared[k] ? ` (${r.shared[k]} shared)` : ''}`;
-  return `${head}: on the loop ${c('onLoop')} of which perception ${r.perception}, GC ${r.gc}; waiting for a CPU ${c('waitingForCpu')}; timer late ${c('timerLate')}`;
+  return `${head}: on the loop ${c('onLoop')} of which perception ${r.perception}, GC ${r.gc}, page faults ${r.faulting}; ` +
+    `waiting for a CPU ${c('waitingForCpu')}; timer late ${c('timerLate')}`;
 }

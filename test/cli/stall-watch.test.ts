@@ -8,6 +8,8 @@ interface Thread {
   wait: (t: number) => number;
   /** Running or runnable at t (the state a sample reads); default: only while `run` or `wait` grows. */
   runnable?: (t: number) => boolean;
+  /** Minor page faults taken by t. */
+  faults?: (t: number) => number;
 }
 
 /** Sampler samples every ms from 0 to `untilMs` of a main thread described by its counters; `skip`: the sampler kept off the CPU. */
@@ -16,7 +18,7 @@ function samples(untilMs: number, th: Thread, skip?: [number, number]): Float64A
   const runnable = th.runnable ?? ((t: number) => th.run(t + 0.5) > th.run(t - 0.5) || th.wait(t + 0.5) > th.wait(t - 0.5));
   for (let t = 0; t <= untilMs; t++) {
     if (skip && t > skip[0] && t < skip[1]) continue;
-    out.push(t, th.run(t), th.wait(t), runnable(t) ? 1 : 0);
+    out.push(t, th.run(t), th.wait(t), runnable(t) ? 1 : 0, th.faults?.(t) ?? 0);
   }
   return Float64Array.from(out);
 }
@@ -34,6 +36,16 @@ test('a stall spent running is on the loop; the pipeline\'s holds or a collectio
   const held = attribute(input({ stalls, samples: s, holds: [{ start: 100.2, end: 106 }] }));
   assert.deepEqual([held.byCause.onLoop, held.perception, held.gc], [1, 1, 0]);
   assert.equal(held.worst[0]!.holdMs, 5.8);
+});
+
+test('a stall on the loop with neither a hold nor a collection in it, but page faults, is counted as faulting', () => {
+  const s = samples(200, { run: (t) => within(t, 100, 110), wait: () => 0, faults: (t) => (t > 105 ? 2048 : 0) });
+  const r = attribute(input({ stalls: [{ start: 100, end: 110 }], samples: s }));
+  assert.deepEqual([r.byCause.onLoop, r.perception, r.gc, r.faulting], [1, 0, 0, 1]);
+  assert.equal(r.worst[0]!.faults, 2048);
+  assert.match(describeStalls(r), /page faults 1/);
+  const quiet = attribute(input({ stalls: [{ start: 100, end: 110 }], samples: samples(200, { run: (t) => within(t, 100, 110), wait: () => 0 }) }));
+  assert.equal(quiet.faulting, 0);
 });
 
 test('a stall spent runnable but off the CPU is waiting for a CPU; one spent asleep is a late timer', () => {
