@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { allRigCameras, mat3Apply, mat3Mul, type RigCamera } from '../camera/rig.js';
 import { WallClock } from '../core/clock.js';
@@ -22,10 +22,11 @@ const USAGE = `usage: racepilot bench perception [--json] [options]
 Runs the daemon's perception path (worker preprocessing, ONNX Runtime inference, decoding, gate geometry) on
 rendered FrameSets of the configured rigs, for the pruned and the dense model, and reports FrameSets/s, images/s,
 per-stage and end-to-end latency p50/p99, and the event loop's longest stall while it runs. Every stall over 5 ms
-is split by what the main thread did meanwhile (from the kernel's accounting): ran on the loop (the daemon's code,
-or a garbage collection), waited for a CPU, or slept past its timer; "shared" marks those a second sleeping thread
-of the process suffered too (other load or the machine: the daemon's workers step aside for both threads). The
-idle loop before the runs gives the machine's own.
+is split by what the main thread did meanwhile (from the kernel's accounting): "caused" when perception's own
+holds of the loop or a garbage collection cover half of it or the thread was blocked in the kernel; otherwise it
+ran something else on the loop, waited for a CPU (another process, or this one's normal-priority helper threads:
+the bulk workers step aside), or slept past its timer; "shared" marks those a second sleeping thread of the
+process suffered too. The idle loop before the runs gives the machine's own. The last line is the target verdict.
 
   --config FILE     configuration (rigs and perception section; default: built-in defaults)
   --models A,B      models to compare (default: models/gate-detector.onnx,models/gate-detector-dense.onnx)
@@ -61,8 +62,7 @@ export interface RunFigures {
   /**
    * What of the stall the pipeline itself caused on the main thread: the most perception's own code held the loop
    * for one FrameSet (its stretches summed: the loop runs in between), the longest single stretch (`sliceMs`), and
-   * the main thread's garbage collections (count, longest pause). The rest of the longest stall is the thread
-   * waiting to be scheduled, which the idle measurement shows for the bare machine.
+   * the main thread's garbage collections (count, longest pause). `stalls` says, stall by stall, what the rest was.
    */
   heldMaxMs: number;
   /** The longest single stretch perception held the event loop (the stall it can cause by itself), p99 and max. */
@@ -84,17 +84,17 @@ export interface ModelFigures {
   paced: RunFigures & { rateHz: number };
 }
 /**
- * Issue 5's target, judged on the pruned model's paced run: at least the camera rate in FrameSets/s, end-to-end
- * p99 under 30 ms, and no event-loop stall over 5 ms that perception caused: one on the loop that its own holds or a
- * main-thread garbage collection covered at least half of. The other stalls are reported beside it, with the idle
- * loop's, not hidden: a stall with the thread waiting for a CPU or asleep is the machine's, and one on the loop with
- * neither perception nor GC in it is work this process did not report or a virtual CPU taken away mid-run.
+ * Issue 5's target, judged on the pruned model's paced run at the camera rate (30 Hz or more): that rate in
+ * FrameSets/s, end-to-end p99 under 30 ms, and no event-loop stall over 5 ms that this process caused (stall-watch.ts:
+ * perception's holds or a main-thread collection cover half of it, or the main thread was blocked in the kernel).
+ * The other stalls are reported beside it, with the idle loop's, not hidden: on the loop with neither perception
+ * nor GC in it, waiting for a CPU, asleep past a timer.
  */
 export interface PerceptionTarget {
   model: string;
   framesetsPerS: number;
   endToEndP99Ms: number;
-  stallsCausedByPerception: number;
+  stallsCaused: number;
   otherStalls: { onLoop: number; waitingForCpu: number; timerLate: number };
   met: boolean;
 }
@@ -104,13 +104,15 @@ export function judgeTarget(models: readonly ModelFigures[]): PerceptionTarget |
   const m = models.find((x) => x.variant === 'pruned');
   if (!m) return null;
   const p = m.paced;
-  const caused = p.stalls.perception + p.stalls.gc;
+  const u = p.stalls.uncaused;
   const target = {
-    model: m.model, framesetsPerS: p.framesetsPerS, endToEndP99Ms: p.latencyMs.endToEndMs.p99, stallsCausedByPerception: caused,
-    otherStalls: { onLoop: p.stalls.byCause.onLoop - caused, waitingForCpu: p.stalls.byCause.waitingForCpu, timerLate: p.stalls.byCause.timerLate },
+    model: m.model, framesetsPerS: p.framesetsPerS, endToEndP99Ms: p.latencyMs.endToEndMs.p99, stallsCaused: p.stalls.caused,
+    otherStalls: { onLoop: u.onLoop, waitingForCpu: u.waitingForCpu, timerLate: u.timerLate },
   };
   // 1 % of slack on the rate: the paced run counts what finished inside its window, one FrameSet short at worst.
-  return { ...target, met: p.rateHz >= 30 && p.framesetsPerS >= 29.7 && target.endToEndP99Ms < 30 && caused === 0 };
+  // Without the kernel's accounting (not Linux) nothing can be told apart, so the target cannot be judged met.
+  const met = p.rateHz >= 30 && p.framesetsPerS >= 0.99 * p.rateHz && target.endToEndP99Ms < 30 && p.stalls.attributed && p.stalls.caused === 0;
+  return { ...target, met };
 }
 
 export interface BenchPerceptionResult {
@@ -177,58 +179,69 @@ async function measure(stage: PerceptionStage, sink: HoldSink, sets: CameraImage
   let inFlight = 0;
   let skipped = 0;
   const h = monitorEventLoopDelay({ resolution: 1 });
-  const watch = await StallWatch.start(5);
-  sink.watch = watch;
-  const gcs: number[] = [];
-  const gcObs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcs.push(e.duration);
-  });
-  gcObs.observe({ entryTypes: ['gc'] });
+  let failed: unknown = null;
+  let running = true;
   const feed = (): void => {
     const t = clock.nowUs();
     const images = sets[seq % sets.length]!.map((img) => ({ ...img, tUs: t, tSampleUs: t }));
     const fs: FrameSet = { tUs: t, tSampleUs: t, seq: seq++, images, holes: [], dead: [], skewUs: 0 };
     inFlight++;
-    void stage.process(fs).then((m) => {
-      msgs.push({ timings: m.timings, imagesUsed: m.imagesUsed, gates: m.gates.length });
-      inFlight--;
-      if (rateHz === null && running) feed();
-    });
+    stage.process(fs).then(
+      (m) => {
+        msgs.push({ timings: m.timings, imagesUsed: m.imagesUsed, gates: m.gates.length });
+        inFlight--;
+        if (rateHz === null && running) feed();
+      },
+      (err: unknown) => {
+        // Stop feeding and report it once the run has drained: a bench that hangs on a failed FrameSet says nothing.
+        failed ??= err;
+        running = false;
+        inFlight--;
+      },
+    );
   };
-  let running = true;
-  h.enable();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  const watch = await StallWatch.start(5);
+  sink.watch = watch;
   let timer: NodeJS.Timeout | null = null;
-  if (rateHz === null) {
-    feed();
-    feed();
-  } else {
-    // Camera-paced: FrameSet k is due at t0 + k/rate whatever the timers' lateness; one that finds two in flight is
-    // skipped, as the stage skips on the bus.
-    let due = 0;
-    const tick = (): void => {
-      const now = performance.now();
-      while (running && t0 + (due * 1000) / rateHz <= now) {
-        due++;
-        if (inFlight < 2) feed();
-        else skipped++;
-      }
-      if (running) timer = setTimeout(tick, Math.max(0, t0 + (due * 1000) / rateHz - performance.now()));
-    };
-    tick();
+  let stalls: StallReport;
+  let elapsed: number;
+  let cpu: NodeJS.CpuUsage;
+  try {
+    h.enable();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    if (rateHz === null) {
+      feed();
+      feed();
+    } else {
+      // Camera-paced: FrameSet k is due at t0 + k/rate whatever the timers' lateness; one that finds two in flight
+      // is skipped, as the stage skips on the bus.
+      let due = 0;
+      const tick = (): void => {
+        const now = performance.now();
+        while (running && t0 + (due * 1000) / rateHz <= now) {
+          due++;
+          if (inFlight < 2) feed();
+          else skipped++;
+        }
+        if (running) timer = setTimeout(tick, Math.max(0, t0 + (due * 1000) / rateHz - performance.now()));
+      };
+      tick();
+    }
+    await new Promise((r) => setTimeout(r, durationS * 1000));
+    running = false;
+    elapsed = (performance.now() - t0) / 1000;
+    while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+    cpu = process.cpuUsage(cpu0);
+  } finally {
+    running = false;
+    if (timer) clearTimeout(timer);
+    h.disable();
+    sink.watch = null;
+    // The watch ran on while the last FrameSets drained: its rate is per second of its own span, not of the feeding.
+    stalls = await watch.stop();
   }
-  await new Promise((r) => setTimeout(r, durationS * 1000));
-  running = false;
-  if (timer) clearTimeout(timer);
-  const elapsed = (performance.now() - t0) / 1000;
-  while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
-  const cpu = process.cpuUsage(cpu0);
-  h.disable();
-  // The watch ran on while the last FrameSets drained: its rate is per second of its own span, not of the feeding.
-  sink.watch = null;
-  const stalls = await watch.stop();
-  gcObs.disconnect();
+  if (failed) throw failed;
   const keys: (keyof PerceptionTimings)[] = ['queueMs', 'preprocessMs', 'inferenceMs', 'decodeMs', 'geometryMs', 'endToEndMs', 'mainThreadMs'];
   const r3 = (v: number) => Math.round(v * 100) / 100;
   const latencyMs = Object.fromEntries(keys.map((k) => {
@@ -251,8 +264,8 @@ async function measure(stage: PerceptionStage, sink: HoldSink, sets: CameraImage
     stalls,
     heldMaxMs: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMs ?? 0), 0)),
     sliceMs: { p99: r3(summarize(msgs.map((m) => m.timings.mainThreadMaxSliceMs ?? 0)).p99), max: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMaxSliceMs ?? 0), 0)) },
-    gcCount: gcs.length,
-    gcMaxMs: r3(gcs.reduce((a, v) => Math.max(a, v), 0)),
+    gcCount: stalls.gcCount,
+    gcMaxMs: stalls.gcMaxMs,
   };
 }
 
@@ -354,8 +367,8 @@ export async function run(argv: string[]): Promise<number> {
   const t = res.target;
   if (t) {
     const o = t.otherStalls;
-    lines.push(`target (pruned, paced: >= 30 FrameSets/s, end-to-end p99 < 30 ms, no stall > 5 ms caused by perception or its GC): ${t.met ? 'met' : 'NOT met'} ` +
-      `(${t.framesetsPerS} FrameSets/s, p99 ${t.endToEndP99Ms} ms, ${t.stallsCausedByPerception} caused; not caused: ${o.onLoop} on the loop, ${o.waitingForCpu} waiting for a CPU, ${o.timerLate} timer late; ` +
+    lines.push(`target (pruned, paced: >= 30 FrameSets/s, end-to-end p99 < 30 ms, no stall > 5 ms this process caused): ${t.met ? 'met' : 'NOT met'} ` +
+      `(${t.framesetsPerS} FrameSets/s, p99 ${t.endToEndP99Ms} ms, ${t.stallsCaused} caused; not caused: ${o.onLoop} on the loop, ${o.waitingForCpu} waiting for a CPU, ${o.timerLate} timer late; ` +
       `idle loop: ${res.idleEventLoop.stalls.count} in ${res.idleEventLoop.stalls.seconds} s)`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,18 +1,19 @@
 import { existsSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { BLOCKED, FAULTS, FIELDS as F, IDLE, RUN, STATE, T, WAIT } from './stall-sample.js';
 
 /**
- * Where an event-loop stall went, from the kernel's view of the main thread while it lasted:
- * - `onLoop`: the main thread was on a CPU: JavaScript on the event loop. Those covered at least half by the
- *   pipeline's own reported holds count as `perception`, by a main-thread garbage collection as `gc`; the rest is
- *   other work on the loop (the bench's own, the compiler), or a hypervisor taking the virtual CPU away while the
- *   thread ran, which looks the same from inside.
- * - `waitingForCpu`: runnable, but another thread had the core (the kernel's run-queue wait).
- * - `timerLate`: asleep: the thread slept past its timer, which the kernel wakes on time unless the machine under
- *   it does not run the virtual CPU (the loop had nothing to do).
+ * What the main thread did for most of an event-loop stall, from the kernel's view of it:
+ * - `onLoop`: it was on a CPU: JavaScript on the event loop, a garbage collection, a page fault being served — or
+ *   a hypervisor taking the virtual CPU away while the thread ran, which looks the same from inside.
+ * - `waitingForCpu`: runnable, but another thread had the core: one of another process, or one of this process
+ *   that runs at normal priority (V8's and libuv's helper threads; the daemon's bulk workers step aside).
+ * - `blocked`: asleep somewhere other than waiting for events: a lock, synchronous I/O.
+ * - `timerLate`: asleep waiting for events (epoll) past its timer, which the kernel fires on time unless the
+ *   machine under it does not run the virtual CPU: the loop had nothing to do.
  */
-export type StallCause = 'onLoop' | 'waitingForCpu' | 'timerLate';
+export type StallCause = 'onLoop' | 'waitingForCpu' | 'blocked' | 'timerLate';
 
 export interface Stall {
   /** Absolute end of the stall (ms since the epoch, performance.timeOrigin-based). */
@@ -21,23 +22,25 @@ export interface Stall {
   ms: number;
   runMs: number;
   waitMs: number;
+  blockedMs: number;
   sleepMs: number;
   gcMs: number;
   /** Of the stall, the time inside holds the pipeline reported (StallWatch.hold). */
   holdMs: number;
   /**
    * How long the sampler thread (a second, sleeping, normal-priority thread of this process) also missed its own
-   * 1 ms ticks within the stall. Most of the stall long: both threads were kept off the CPUs at once, which the
-   * daemon's workers cannot do (they step aside for normal-priority threads): other load or the machine did.
+   * 1 ms ticks within the stall: most of the stall long means both threads were kept off the CPUs at once.
    */
   samplerMissedMs: number;
   /**
    * Page faults the main thread took from the sample before the stall to the one after. On a virtual machine whose
    * host backs guest memory lazily (free page reporting), a first touch of fresh memory can cost milliseconds that
-   * the guest counts as running: a stall on the loop with faults in it and no hold or collection covering it.
+   * the guest counts as running.
    */
   faults: number;
   cause: StallCause;
+  /** This process's doing: perception's holds and main-thread collections cover half of it or more, or it was `blocked`. */
+  caused: boolean;
 }
 
 export interface StallReport {
@@ -48,15 +51,20 @@ export interface StallReport {
   perS: number;
   longestMs: number;
   byCause: Record<StallCause, number>;
-  /** `onLoop` stalls the pipeline's own holds covered at least half of. */
+  /** Stalls this process caused (Stall.caused), and of them those perception's holds / GC covered the most of. */
+  caused: number;
   perception: number;
-  /** `onLoop` stalls (not already `perception`) a main-thread garbage collection covered at least half of. */
   gc: number;
-  /** The other `onLoop` stalls (neither perception nor GC) in which the main thread took page faults. */
+  /** Per cause, the stalls not caused by this process. */
+  uncaused: Record<StallCause, number>;
+  /** Uncaused `onLoop` stalls with at least FAULTING_PAGES page faults in them (1 MB of fresh memory touched). */
   faulting: number;
-  /** Per cause, how many stalls the sampler thread shared for at least half their length (Stall.samplerMissedMs). */
+  /** Per cause, how many uncaused stalls the sampler thread shared for at least half their length (Stall.samplerMissedMs). */
   shared: Record<StallCause, number>;
-  /** False where /proc has no schedstat (not Linux): stalls are counted but all land in `onLoop`. */
+  /** Main-thread garbage collections in the watch (all of them, stalls or not): count and longest pause. */
+  gcCount: number;
+  gcMaxMs: number;
+  /** False where /proc has no schedstat (not Linux): stalls are counted, all `onLoop`, and none counted as caused. */
   attributed: boolean;
   /** The longest few, with their split. */
   worst: Stall[];
@@ -67,15 +75,33 @@ export interface Span {
   end: number;
 }
 
-/** The sampler's layout (stall-watch-worker.ts): absolute ms, run ms, wait ms, 1 when running or runnable, minor faults. */
-const F = 5;
+const FAULTING_PAGES = 256;
 const now = () => performance.timeOrigin + performance.now();
+const causes = (): Record<StallCause, number> => ({ onLoop: 0, waitingForCpu: 0, blocked: 0, timerLate: 0 });
+
+/** Resolves with the worker's next message; rejects if it fails or exits first. */
+function nextMessage<M>(w: Worker, send?: unknown): Promise<M> {
+  return new Promise<M>((resolve, reject) => {
+    const done = () => {
+      w.off('message', onMessage);
+      w.off('error', onError);
+      w.off('exit', onExit);
+    };
+    const onMessage = (m: M) => (done(), resolve(m));
+    const onError = (err: Error) => (done(), reject(err));
+    const onExit = (code: number) => (done(), reject(new Error(`stall sampler exited (code ${code}) before answering`)));
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.on('exit', onExit);
+    if (send !== undefined) w.postMessage(send);
+  });
+}
 
 /**
- * Counts event-loop stalls over a threshold and says, for each, whether the main thread was running, waiting for a
- * CPU or asleep while it lasted, and whether the pipeline's own holds or a garbage collection covered it. For
- * benches only (wall clock, a worker, /proc reads): it separates what the code on the loop costs from what the
- * machine does to it, which one histogram of loop delays cannot.
+ * Counts event-loop stalls over a threshold and says, for each, what the main thread did while it lasted and
+ * whether the pipeline's own holds or a garbage collection covered it. For benches only (wall clock, a worker,
+ * /proc reads): it separates what the code on the loop costs from what the machine does to it, which one
+ * histogram of loop delays cannot. Always stop() it (the ticker and the sampler keep the process alive).
  */
 export class StallWatch {
   private readonly stalls: Span[] = [];
@@ -92,10 +118,12 @@ export class StallWatch {
       if (t - this.last > thresholdMs) this.stalls.push({ start: this.last, end: t });
       this.last = t;
     }, 1);
-    this.gcObs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) this.gcs.push({ start: performance.timeOrigin + e.startTime, end: performance.timeOrigin + e.startTime + e.duration });
-    });
+    this.gcObs = new PerformanceObserver((list) => this.noteGcs(list.getEntries()));
     this.gcObs.observe({ entryTypes: ['gc'] });
+  }
+
+  private noteGcs(entries: readonly PerformanceEntry[]): void {
+    for (const e of entries) this.gcs.push({ start: performance.timeOrigin + e.startTime, end: performance.timeOrigin + e.startTime + e.duration });
   }
 
   static async start(thresholdMs = 5): Promise<StallWatch> {
@@ -103,10 +131,7 @@ export class StallWatch {
     const task = `/proc/${process.pid}/task/${process.pid}`;
     if (existsSync(`${task}/schedstat`) && existsSync(`${task}/stat`)) {
       worker = new Worker(new URL('./stall-watch-worker.js', import.meta.url));
-      await new Promise<void>((resolve, reject) => {
-        worker!.once('message', () => resolve());
-        worker!.once('error', reject);
-      });
+      await nextMessage(worker);
     }
     return new StallWatch(thresholdMs, worker);
   }
@@ -119,17 +144,16 @@ export class StallWatch {
 
   async stop(): Promise<StallReport> {
     clearInterval(this.ticker);
+    this.noteGcs(this.gcObs.takeRecords());
     this.gcObs.disconnect();
     const t1 = now();
     let samples: Float64Array = new Float64Array(0);
     if (this.worker) {
-      const w = this.worker;
-      samples = await new Promise<Float64Array>((resolve, reject) => {
-        w.once('message', (m: Float64Array) => resolve(m));
-        w.once('error', reject);
-        w.postMessage('stop');
-      });
-      await w.terminate();
+      try {
+        samples = await nextMessage<Float64Array>(this.worker, 'stop');
+      } finally {
+        await this.worker.terminate();
+      }
     }
     return attribute({
       stalls: this.stalls, gcs: this.gcs, holds: this.holds, samples, thresholdMs: this.thresholdMs,
@@ -144,18 +168,20 @@ function sampleAtOrBefore(s: Float64Array, t: number): number {
   let hi = s.length / F - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (s[F * mid]! <= t) lo = mid;
+    if (s[F * mid + T]! <= t) lo = mid;
     else hi = mid - 1;
   }
   return lo;
 }
+/** The first sample after `t`, or the last. */
+const sampleAfter = (s: Float64Array, t: number) => Math.min(s.length / F - 1, sampleAtOrBefore(s, t) + 1);
 
 /** Within [start, end], the time the sampler's ticks (one per ms when on time) were more than 2 ms apart, beyond the 1 ms. */
 function samplerMissed(s: Float64Array, start: number, end: number): number {
   let missed = 0;
-  for (let i = sampleAtOrBefore(s, start); i + 1 < s.length / F && s[F * i]! < end; i++) {
-    const a = s[F * i]!;
-    const b = s[F * (i + 1)]!;
+  for (let i = sampleAtOrBefore(s, start); i + 1 < s.length / F && s[F * i + T]! < end; i++) {
+    const a = s[F * i + T]!;
+    const b = s[F * (i + 1) + T]!;
     if (b - a > 2) missed += Math.max(0, Math.min(end, b) - Math.max(start, a + 1));
   }
   return missed;
@@ -168,30 +194,33 @@ export interface AttributeInput {
   stalls: readonly Span[];
   gcs: readonly Span[];
   holds: readonly Span[];
-  /** The sampler's samples (F per sample); empty when not attributed. */
+  /** The sampler's samples (stall-sample.ts); empty when not attributed. */
   samples: Float64Array;
   thresholdMs: number;
   seconds: number;
   attributed: boolean;
-  /** The kernel's scheduler tick: how late a running thread's counters may be (4 ms at HZ 250). */
+  /** The kernel's scheduler tick: how late a running thread's time may be charged (4 ms at HZ 250). */
   tickMs?: number;
 }
 
 /**
- * Splits each stall. Asleep: the share of the samples taken inside the stall that found the thread neither
- * running nor runnable. The rest is running or waiting; of it, waiting is what the run-queue counter grew by, and
- * running all that is left. The kernel charges a running thread at its scheduler tick, so the counters are read
- * from the sample before the stall to one tick after it, and what the thread ran or waited in those margins
- * counts into the stall: the split errs towards blaming the loop, never the machine. With no sample inside the
- * stall (the sampler was kept off the CPUs too), asleep is what the counters leave unexplained.
+ * Splits each stall. Asleep waiting for events, and blocked: the shares of the samples taken inside the stall that
+ * found the thread so. The rest was running or runnable; running is what its CPU time grew by (read one scheduler
+ * tick after the stall: the kernel charges a running thread at its tick), waiting what the run-queue time grew by
+ * (read at the first sample after the stall: it is charged when the thread gets its CPU back), and whatever the
+ * counters leave unexplained counts as running. Each step errs towards the loop, never the machine. With no sample
+ * inside the stall (the sampler was kept off the CPUs too) the counters alone split it, and what they leave
+ * unexplained counts as asleep waiting for events: both threads were frozen.
  */
 export function attribute(input: AttributeInput): StallReport {
   const { samples: s, attributed, thresholdMs, seconds } = input;
   const tickMs = input.tickMs ?? 4;
-  const byCause: Record<StallCause, number> = { onLoop: 0, waitingForCpu: 0, timerLate: 0 };
-  const shared: Record<StallCause, number> = { onLoop: 0, waitingForCpu: 0, timerLate: 0 };
-  let gcCount = 0;
+  const byCause = causes();
+  const uncaused = causes();
+  const shared = causes();
+  let caused = 0;
   let perception = 0;
+  let gc = 0;
   let faulting = 0;
   const all: Stall[] = input.stalls.map(({ start, end }) => {
     const ms = end - start;
@@ -199,60 +228,75 @@ export function attribute(input: AttributeInput): StallReport {
     const holdMs = overlap(input.holds, start, end);
     let runMs = ms;
     let waitMs = 0;
+    let blockedMs = 0;
     let sleepMs = 0;
     let samplerMissedMs = 0;
     let faults = 0;
     if (attributed && s.length >= 2 * F) {
       const a = sampleAtOrBefore(s, start);
-      const b = Math.min(s.length / F - 1, sampleAtOrBefore(s, end + tickMs) + 1);
-      const dRun = s[F * b + 1]! - s[F * a + 1]!;
-      const dWait = s[F * b + 2]! - s[F * a + 2]!;
+      const afterEnd = sampleAfter(s, end);
+      const dRun = s[F * sampleAfter(s, end + tickMs) + RUN]! - s[F * a + RUN]!;
+      const dWait = s[F * afterEnd + WAIT]! - s[F * a + WAIT]!;
       let inside = 0;
-      let asleep = 0;
-      for (let i = a + 1; i < s.length / F && s[F * i]! < end; i++) {
-        if (s[F * i]! <= start) continue;
+      let idle = 0;
+      let blocked = 0;
+      for (let i = a + 1; i < afterEnd && s[F * i + T]! < end; i++) {
+        if (s[F * i + T]! <= start) continue;
         inside++;
-        if (s[F * i + 3] === 0) asleep++;
+        if (s[F * i + STATE] === IDLE) idle++;
+        else if (s[F * i + STATE] === BLOCKED) blocked++;
       }
       if (inside > 0) {
-        sleepMs = (ms * asleep) / inside;
-        waitMs = Math.min(ms - sleepMs, dWait);
-        runMs = ms - sleepMs - waitMs;
+        sleepMs = (ms * idle) / inside;
+        blockedMs = (ms * blocked) / inside;
+        const onCpuOrQueued = ms - sleepMs - blockedMs;
+        waitMs = Math.min(onCpuOrQueued - Math.min(onCpuOrQueued, dRun), dWait);
+        runMs = onCpuOrQueued - waitMs;
       } else {
         runMs = Math.min(ms, dRun);
         waitMs = Math.min(ms - runMs, dWait);
         sleepMs = ms - runMs - waitMs;
       }
       samplerMissedMs = samplerMissed(s, start, end);
-      faults = s[F * Math.min(s.length / F - 1, sampleAtOrBefore(s, end) + 1) + 4]! - s[F * a + 4]!;
+      faults = s[F * afterEnd + FAULTS]! - s[F * a + FAULTS]!;
     }
-    const cause: StallCause = runMs >= waitMs && runMs >= sleepMs ? 'onLoop' : waitMs >= sleepMs ? 'waitingForCpu' : 'timerLate';
+    const parts: [StallCause, number][] = [['onLoop', runMs], ['waitingForCpu', waitMs], ['blocked', blockedMs], ['timerLate', sleepMs]];
+    const cause = parts.reduce((x, y) => (y[1] > x[1] ? y : x))[0];
     byCause[cause]++;
-    if (cause === 'onLoop' && holdMs >= ms / 2) perception++;
-    else if (cause === 'onLoop' && gcMs >= ms / 2) gcCount++;
-    else if (cause === 'onLoop' && faults > 0) faulting++;
-    if (samplerMissedMs >= ms / 2) shared[cause]++;
+    // Covered by its own holds or collections, whatever the thread's state (a hold spent waiting for a CPU is still
+    // the pipeline's stall), or blocked in the kernel: this process's doing. Without attribution nothing is claimed.
+    const isCaused = attributed && (holdMs + gcMs >= ms / 2 || cause === 'blocked');
+    if (isCaused) {
+      caused++;
+      if (holdMs + gcMs >= ms / 2) (holdMs >= gcMs ? perception++ : gc++);
+    } else {
+      uncaused[cause]++;
+      if (samplerMissedMs >= ms / 2) shared[cause]++;
+      if (cause === 'onLoop' && faults >= FAULTING_PAGES) faulting++;
+    }
     const r = (v: number) => Math.round(v * 100) / 100;
     return {
-      endMs: end, ms: r(ms), runMs: r(runMs), waitMs: r(waitMs), sleepMs: r(sleepMs), gcMs: r(gcMs), holdMs: r(holdMs),
-      samplerMissedMs: r(samplerMissedMs), faults, cause,
+      endMs: end, ms: r(ms), runMs: r(runMs), waitMs: r(waitMs), blockedMs: r(blockedMs), sleepMs: r(sleepMs), gcMs: r(gcMs),
+      holdMs: r(holdMs), samplerMissedMs: r(samplerMissedMs), faults, cause, caused: isCaused,
     };
   });
   return {
     thresholdMs, seconds: Math.round(seconds * 100) / 100, count: all.length, perS: Math.round((all.length / Math.max(1e-9, seconds)) * 100) / 100,
-    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, perception, gc: gcCount, faulting, shared, attributed,
-    worst: [...all].sort((x, y) => y.ms - x.ms).slice(0, 5),
+    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, caused, perception, gc, uncaused, faulting, shared,
+    gcCount: input.gcs.length, gcMaxMs: Math.round(input.gcs.reduce((a, g) => Math.max(a, g.end - g.start), 0) * 100) / 100,
+    attributed, worst: [...all].sort((x, y) => y.ms - x.ms).slice(0, 5),
   };
 }
 
 /**
- * One line for people: "3 stalls > 5 ms (0.2/s, longest 6.8 ms): on the loop 1 (perception 0, GC 1), waiting for
- * a CPU 1 (1 shared), timer late 1"; "shared": the sampler thread stalled through most of it too.
+ * One line for people, e.g. "14 stalls > 5 ms (0.47/s, longest 7.8 ms): caused 0 (perception 0, GC 0); not caused:
+ * on the loop 5, 1 with page faults, waiting for a CPU 6, timer late 3 (2 shared)"; "shared": the sampler thread
+ * stalled through most of it too. Blocked stalls are always counted as caused.
  */
 export function describeStalls(r: StallReport): string {
   const head = `${r.count} stall${r.count === 1 ? '' : 's'} > ${r.thresholdMs} ms (${r.perS}/s${r.count ? `, longest ${r.longestMs} ms` : ''})`;
   if (!r.attributed) return `${head} (no /proc schedstat: not split by cause)`;
-  const c = (k: StallCause) => `${r.byCause[k]}${r.shared[k] ? ` (${r.shared[k]} shared)` : ''}`;
-  return `${head}: on the loop ${c('onLoop')} of which perception ${r.perception}, GC ${r.gc}, page faults ${r.faulting}; ` +
-    `waiting for a CPU ${c('waitingForCpu')}; timer late ${c('timerLate')}`;
+  const c = (k: StallCause) => `${r.uncaused[k]}${r.shared[k] ? ` (${r.shared[k]} shared)` : ''}`;
+  return `${head}: caused ${r.caused} (perception ${r.perception}, GC ${r.gc}); not caused: on the loop ${c('onLoop')}` +
+    `${r.faulting ? `, ${r.faulting} with page faults` : ''}, waiting for a CPU ${c('waitingForCpu')}, timer late ${c('timerLate')}`;
 }

@@ -9,9 +9,14 @@ export interface LoweredPriority {
   schedIdle: boolean;
 }
 
+/** Whether bulk workers take SCHED_IDLE: yes unless RACEPILOT_WORKER_SCHED=nice (see lowerThisThreadPriority). */
+export function wantsSchedIdle(): boolean {
+  return process.env.RACEPILOT_WORKER_SCHED !== 'nice';
+}
+
 /**
  * Lowers the scheduling priority of the calling thread (Linux, per thread). The event loop is the control loop
- * (DESIGN.md, principle 4): the daemon's bulk workers — inference, image conversion, log encoding, rendering — call
+ * (DESIGN.md, principle 4): the daemon's bulk workers — inference, image conversion, log encoding — call
  * this at start so that when both cores are busy the kernel still runs the main thread the moment its timer is due.
  * Stepping down needs no privilege; stepping back up would. Threads the worker creates afterwards (ONNX Runtime's
  * pool) inherit both settings. Returns what applied, or null where per-thread priorities are not available (not
@@ -35,9 +40,14 @@ export interface LoweredPriority {
  * against 1024; nice 19 has 15). On the vehicle those are the camera pipelines' gst-launch children, which do
  * little with hardware decoding on a Jetson's eight cores; here the workers only compete with the event loop,
  * which sleeps most of the time, so they lose nothing measurable. Perception's latency with live cameras is to be
- * measured on the Jetson (deploy/README.md, "Checking the vehicle").
+ * measured on the Jetson (deploy/README.md, "Checking the vehicle"); RACEPILOT_WORKER_SCHED=nice in the environment
+ * keeps the workers at nice 19 alone, to compare.
+ *
+ * Priority inversion: the main thread shares no lock with the workers beyond the message queues' and the
+ * allocator's few-microsecond sections. Should a SCHED_IDLE worker be preempted inside one, the main thread sleeps
+ * on it, which frees a CPU for the worker unless normal-priority work fills every core.
  */
-export function lowerThisThreadPriority(nice = 19, schedIdle = true): LoweredPriority | null {
+export function lowerThisThreadPriority(nice = 19, schedIdle = wantsSchedIdle()): LoweredPriority | null {
   let tid: number;
   try {
     // /proc/thread-self → "<pid>/task/<tid>": the tid is what setpriority(2) and chrt take to address one thread.

@@ -10,7 +10,7 @@ import { RacepilotError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { DetectorSession } from './detector-session.js';
 import { SelfTestError } from './self-test.js';
-import { lowerThisThreadPriority } from '../core/thread-priority.js';
+import { lowerThisThreadPriority, wantsSchedIdle } from '../core/thread-priority.js';
 import type { InferenceReply, InferenceRequest } from './worker-detector.js';
 
 // Before the session exists: ONNX Runtime's own threads inherit this thread's lowered priority.
@@ -20,7 +20,7 @@ const post = (m: InferenceReply) => port.postMessage(m);
 // Log lines go to the main thread, which writes them with its own logger (one stream, one order).
 const log = createLogger({ level: 'debug', stream: new Writable({ write(chunk, _e, cb) { post({ type: 'log', line: String(chunk) }); cb(); } }) });
 
-if (!lowered?.schedIdle) {
+if (!lowered || (!lowered.schedIdle && wantsSchedIdle())) {
   // Not fatal: the worker still runs, but the control loop may wait behind inference when the cores are busy.
   log.warn({ lowered }, lowered ? 'inference worker runs at nice 19 but not SCHED_IDLE (util-linux chrt missing or refused)' : 'inference worker runs at normal priority (no per-thread priorities here)');
 }

@@ -24,7 +24,7 @@ test('the target is judged on the pruned model and fails on a stall perception o
   assert.equal(other.met, true);
   assert.equal(other.otherStalls.onLoop, 1, 'on the loop without perception or GC: reported, not counted');
   assert.equal(judgeTarget([model('pruned', { holds: true })])!.met, false);
-  assert.equal(judgeTarget([model('pruned', { gc: true })])!.stallsCausedByPerception, 1);
+  assert.equal(judgeTarget([model('pruned', { gc: true })])!.stallsCaused, 1);
   assert.equal(judgeTarget([model('pruned', { p99: 31 })])!.met, false);
   assert.equal(judgeTarget([model('pruned', { fps: 27 })])!.met, false);
   assert.equal(judgeTarget([model('pruned', { rateHz: 20, fps: 20 })])!.met, false, 'paced below the camera rate proves nothing');
