@@ -8,7 +8,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { BLOCKED, FAULTS, FIELDS, IDLE, RUN, RUNNABLE, STATE, T, WAIT } from './stall-sample.js';
+import { BLOCKED, FAULTS, FIELDS, IDLE, RUN, RUNNABLE, STATE, T, WAIT, WCHAN } from './stall-sample.js';
 
 const port = parentPort!;
 const task = `/proc/${process.pid}/task/${process.pid}`;
@@ -23,6 +23,11 @@ try {
 const buf = Buffer.alloc(1024);
 let samples = new Float64Array(FIELDS * 65536);
 let n = 0;
+const names: string[] = [];
+const nameIndex = (name: string): number => {
+  const k = names.indexOf(name);
+  return k >= 0 ? k : names.push(name) - 1;
+};
 
 function read(fd: number): string {
   // pread at 0 regenerates a /proc file: no reopen per sample (a read costs a few microseconds).
@@ -34,7 +39,9 @@ function sample(): void {
   // After "pid (name) " — the name may hold spaces and parentheses — come state, ppid, pgrp, session, tty_nr,
   // tpgid, flags, minflt: fields 0 and 7 of the rest.
   const rest = text.slice(text.lastIndexOf(') ') + 2).split(' ');
-  const state = rest[0] === 'R' ? RUNNABLE : wchan === null || read(wchan).includes('epoll') ? IDLE : BLOCKED;
+  const where = rest[0] === 'R' || wchan === null ? '' : read(wchan).trim();
+  // wchan reads "0" once the thread runs again (it woke between the two reads): count it as running.
+  const state = rest[0] === 'R' || where === '0' ? RUNNABLE : wchan === null || where.includes('epoll') ? IDLE : BLOCKED;
   const [run, wait] = read(schedstat).split(' ');
   if (FIELDS * (n + 1) > samples.length) {
     const grown = new Float64Array(samples.length * 2);
@@ -47,6 +54,7 @@ function sample(): void {
   samples[o + WAIT] = Number(wait) / 1e6;
   samples[o + STATE] = state;
   samples[o + FAULTS] = Number(rest[7]);
+  samples[o + WCHAN] = state === BLOCKED ? nameIndex(where) : -1;
 }
 
 sample();
@@ -56,7 +64,7 @@ port.on('message', () => {
   sample();
   for (const fd of [schedstat, stat, wchan]) if (fd !== null) closeSync(fd);
   const out = samples.slice(0, FIELDS * n);
-  port.postMessage(out, [out.buffer]);
+  port.postMessage({ samples: out, names }, [out.buffer]);
   port.close();
 });
 port.postMessage('ready');

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { BLOCKED, FAULTS, FIELDS as F, IDLE, RUN, STATE, T, WAIT } from './stall-sample.js';
+import { BLOCKED, FAULTS, FIELDS as F, IDLE, RUN, STATE, T, WAIT, WCHAN } from './stall-sample.js';
 
 /**
  * What the main thread did for most of an event-loop stall, from the kernel's view of it:
@@ -38,6 +38,8 @@ export interface Stall {
    * the guest counts as running.
    */
   faults: number;
+  /** Where in the kernel the thread was blocked (wchan), when it was: the function seen most in the stall. */
+  blockedIn: string | null;
   cause: StallCause;
   /** This process's doing: perception's holds and main-thread collections cover half of it or more, or it was `blocked`. */
   caused: boolean;
@@ -61,6 +63,8 @@ export interface StallReport {
   faulting: number;
   /** Per cause, how many uncaused stalls the sampler thread shared for at least half their length (Stall.samplerMissedMs). */
   shared: Record<StallCause, number>;
+  /** For the `blocked` stalls, how many were blocked in each kernel function (wchan). */
+  blockedIn: Record<string, number>;
   /** Main-thread garbage collections in the watch (all of them, stalls or not): count and longest pause. */
   gcCount: number;
   gcMaxMs: number;
@@ -148,15 +152,16 @@ export class StallWatch {
     this.gcObs.disconnect();
     const t1 = now();
     let samples: Float64Array = new Float64Array(0);
+    let names: string[] = [];
     if (this.worker) {
       try {
-        samples = await nextMessage<Float64Array>(this.worker, 'stop');
+        ({ samples, names } = await nextMessage<{ samples: Float64Array; names: string[] }>(this.worker, 'stop'));
       } finally {
         await this.worker.terminate();
       }
     }
     return attribute({
-      stalls: this.stalls, gcs: this.gcs, holds: this.holds, samples, thresholdMs: this.thresholdMs,
+      stalls: this.stalls, gcs: this.gcs, holds: this.holds, samples, names, thresholdMs: this.thresholdMs,
       seconds: (t1 - this.t0) / 1000, attributed: this.worker !== null,
     });
   }
@@ -196,6 +201,8 @@ export interface AttributeInput {
   holds: readonly Span[];
   /** The sampler's samples (stall-sample.ts); empty when not attributed. */
   samples: Float64Array;
+  /** The kernel function names the samples' WCHAN field indexes. */
+  names?: readonly string[];
   thresholdMs: number;
   seconds: number;
   attributed: boolean;
@@ -222,6 +229,7 @@ export function attribute(input: AttributeInput): StallReport {
   let perception = 0;
   let gc = 0;
   let faulting = 0;
+  const blockedWhere: Record<string, number> = {};
   const all: Stall[] = input.stalls.map(({ start, end }) => {
     const ms = end - start;
     const gcMs = overlap(input.gcs, start, end);
@@ -232,6 +240,7 @@ export function attribute(input: AttributeInput): StallReport {
     let sleepMs = 0;
     let samplerMissedMs = 0;
     let faults = 0;
+    let blockedIn: string | null = null;
     if (attributed && s.length >= 2 * F) {
       const a = sampleAtOrBefore(s, start);
       const afterEnd = sampleAfter(s, end);
@@ -240,12 +249,18 @@ export function attribute(input: AttributeInput): StallReport {
       let inside = 0;
       let idle = 0;
       let blocked = 0;
+      const where = new Map<number, number>();
       for (let i = a + 1; i < afterEnd && s[F * i + T]! < end; i++) {
         if (s[F * i + T]! <= start) continue;
         inside++;
         if (s[F * i + STATE] === IDLE) idle++;
-        else if (s[F * i + STATE] === BLOCKED) blocked++;
+        else if (s[F * i + STATE] === BLOCKED) {
+          blocked++;
+          where.set(s[F * i + WCHAN]!, (where.get(s[F * i + WCHAN]!) ?? 0) + 1);
+        }
       }
+      const top = [...where].sort((x, y) => y[1] - x[1])[0];
+      if (top) blockedIn = input.names?.[top[0]] ?? '?';
       if (inside > 0) {
         sleepMs = (ms * idle) / inside;
         blockedMs = (ms * blocked) / inside;
@@ -266,6 +281,7 @@ export function attribute(input: AttributeInput): StallReport {
     // Covered by its own holds or collections, whatever the thread's state (a hold spent waiting for a CPU is still
     // the pipeline's stall), or blocked in the kernel: this process's doing. Without attribution nothing is claimed.
     const isCaused = attributed && (holdMs + gcMs >= ms / 2 || cause === 'blocked');
+    if (cause === 'blocked') blockedWhere[blockedIn ?? '?'] = (blockedWhere[blockedIn ?? '?'] ?? 0) + 1;
     if (isCaused) {
       caused++;
       if (holdMs + gcMs >= ms / 2) (holdMs >= gcMs ? perception++ : gc++);
@@ -277,12 +293,12 @@ export function attribute(input: AttributeInput): StallReport {
     const r = (v: number) => Math.round(v * 100) / 100;
     return {
       endMs: end, ms: r(ms), runMs: r(runMs), waitMs: r(waitMs), blockedMs: r(blockedMs), sleepMs: r(sleepMs), gcMs: r(gcMs),
-      holdMs: r(holdMs), samplerMissedMs: r(samplerMissedMs), faults, cause, caused: isCaused,
+      holdMs: r(holdMs), samplerMissedMs: r(samplerMissedMs), faults, blockedIn, cause, caused: isCaused,
     };
   });
   return {
     thresholdMs, seconds: Math.round(seconds * 100) / 100, count: all.length, perS: Math.round((all.length / Math.max(1e-9, seconds)) * 100) / 100,
-    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, caused, perception, gc, uncaused, faulting, shared,
+    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, caused, perception, gc, uncaused, faulting, shared, blockedIn: blockedWhere,
     gcCount: input.gcs.length, gcMaxMs: Math.round(input.gcs.reduce((a, g) => Math.max(a, g.end - g.start), 0) * 100) / 100,
     attributed, worst: [...all].sort((x, y) => y.ms - x.ms).slice(0, 5),
   };
@@ -297,6 +313,7 @@ export function describeStalls(r: StallReport): string {
   const head = `${r.count} stall${r.count === 1 ? '' : 's'} > ${r.thresholdMs} ms (${r.perS}/s${r.count ? `, longest ${r.longestMs} ms` : ''})`;
   if (!r.attributed) return `${head} (no /proc schedstat: not split by cause)`;
   const c = (k: StallCause) => `${r.uncaused[k]}${r.shared[k] ? ` (${r.shared[k]} shared)` : ''}`;
-  return `${head}: caused ${r.caused} (perception ${r.perception}, GC ${r.gc}); not caused: on the loop ${c('onLoop')}` +
+  const blocked = Object.entries(r.blockedIn).map(([k, n]) => `${n} in ${k}`).join(', ');
+  return `${head}: caused ${r.caused} (perception ${r.perception}, GC ${r.gc}, blocked ${r.byCause.blocked}${blocked ? `: ${blocked}` : ''}); not caused: on the loop ${c('onLoop')}` +
     `${r.faulting ? `, ${r.faulting} with page faults` : ''}, waiting for a CPU ${c('waitingForCpu')}, timer late ${c('timerLate')}`;
 }

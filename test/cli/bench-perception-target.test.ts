@@ -6,7 +6,7 @@ import { attribute } from '../../src/cli/stall-watch.js';
 /** A paced run's figures with only what the verdict reads filled in. */
 function model(variant: string, o: { fps?: number; p99?: number; rateHz?: number; holds?: boolean; gc?: boolean; asleep?: boolean }): ModelFigures {
   // One 8 ms stall 100-108, the main thread running through it unless asleep.
-  const samples = Float64Array.from(Array.from({ length: 301 }, (_, t) => [t, o.asleep ? 0 : Math.max(0, Math.min(t, 108) - 100), 0, o.asleep ? 0 : 1, 0]).flat());
+  const samples = Float64Array.from(Array.from({ length: 301 }, (_, t) => [t, o.asleep ? 0 : Math.max(0, Math.min(t, 108) - 100), 0, o.asleep ? 0 : 1, 0, -1]).flat());
   const stalls = attribute({
     stalls: [{ start: 100, end: 108 }], gcs: o.gc ? [{ start: 100, end: 107 }] : [], holds: o.holds ? [{ start: 100, end: 106 }] : [],
     samples, thresholdMs: 5, seconds: 15, attributed: true,

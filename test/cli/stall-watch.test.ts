@@ -20,7 +20,8 @@ function samples(untilMs: number, th: Thread, skip?: [number, number]): Float64A
   const runnable = th.runnable ?? ((t: number) => th.run(t + 0.5) > th.run(t - 0.5) || th.wait(t + 0.5) > th.wait(t - 0.5));
   for (let t = 0; t <= untilMs; t++) {
     if (skip && t > skip[0] && t < skip[1]) continue;
-    out.push(t, th.run(t), th.wait(t), runnable(t) ? 1 : th.blocked?.(t) ? 2 : 0, th.faults?.(t) ?? 0);
+    const blocked = !runnable(t) && (th.blocked?.(t) ?? false);
+    out.push(t, th.run(t), th.wait(t), runnable(t) ? 1 : blocked ? 2 : 0, th.faults?.(t) ?? 0, blocked ? 0 : -1);
   }
   return Float64Array.from(out);
 }
@@ -51,9 +52,15 @@ test('a stall on the loop with neither a hold nor a collection in it, but page f
 });
 
 test('a stall spent blocked in the kernel is this process\'s; a hold spent waiting for a CPU is still perception\'s', () => {
-  const b = attribute(input({ stalls: [{ start: 100, end: 110 }], samples: samples(300, { run: () => 0, wait: () => 0, blocked: (t) => t >= 100 && t < 110 }) }));
+  const b = attribute(input({
+    stalls: [{ start: 100, end: 110 }], names: ['futex_wait_queue'],
+    samples: samples(300, { run: () => 0, wait: () => 0, blocked: (t) => t >= 100 && t < 110 }),
+  }));
   assert.deepEqual([b.byCause.blocked, b.caused, b.perception, b.gc], [1, 1, 0, 0]);
   assert.equal(b.worst[0]!.blockedMs, 10);
+  assert.equal(b.worst[0]!.blockedIn, 'futex_wait_queue');
+  assert.deepEqual(b.blockedIn, { futex_wait_queue: 1 });
+  assert.match(describeStalls(b), /caused 1 \(perception 0, GC 0, blocked 1: 1 in futex_wait_queue\)/);
   const w = attribute(input({
     stalls: [{ start: 100, end: 110 }], holds: [{ start: 100, end: 109 }],
     samples: samples(300, { run: (t) => within(t, 100, 101), wait: (t) => within(t, 101, 110) }),
