@@ -55,20 +55,18 @@ export interface RunFigures {
   latencyMs: Record<keyof PerceptionTimings, StageFigures>;
   eventLoopMaxStallMs: number;
   eventLoopP99Ms: number;
-  /** Event-loop stalls over 5 ms per second, counted one by one (stalls.perS): beside the idle loop's. */
-  stallsOver5msPerS: number;
-  /** Each stall over 5 ms split into the main thread running, waiting for a CPU and sleeping (stall-watch.ts). */
+  /**
+   * Each stall over 5 ms, counted one by one and charged to a cause (stall-watch.ts), with the rate beside the idle
+   * loop's and the main thread's garbage collections (count, longest pause).
+   */
   stalls: StallReport;
   /**
-   * What of the stall the pipeline itself caused on the main thread: the most perception's own code held the loop
-   * for one FrameSet (its stretches summed: the loop runs in between), the longest single stretch (`sliceMs`), and
-   * the main thread's garbage collections (count, longest pause). `stalls` says, stall by stall, what the rest was.
+   * What perception's own code held the loop: the most for one FrameSet (its stretches summed: the loop runs in
+   * between) and the longest single stretch (`sliceMs`).
    */
   heldMaxMs: number;
   /** The longest single stretch perception held the event loop (the stall it can cause by itself), p99 and max. */
   sliceMs: { p99: number; max: number };
-  gcCount: number;
-  gcMaxMs: number;
   /** CPU time of the whole process (all threads: event loop, worker, ONNX Runtime) per FrameSet. */
   cpuMsPerFrameset: number;
   /** 2 cores × 1000 / cpuMsPerFrameset: the rate two otherwise idle cores would allow (an estimate, not a measurement). */
@@ -118,7 +116,7 @@ export function judgeTarget(models: readonly ModelFigures[]): PerceptionTarget |
 export interface BenchPerceptionResult {
   detector: 'worker' | 'inline';
   /** The event loop of this process doing nothing, just before the runs: what the machine's load alone causes. */
-  idleEventLoop: { maxStallMs: number; p99Ms: number; stallsOver5msPerS: number; stalls: StallReport };
+  idleEventLoop: { maxStallMs: number; p99Ms: number; stalls: StallReport };
   images: number;
   width: number;
   height: number;
@@ -260,12 +258,9 @@ async function measure(stage: PerceptionStage, sink: HoldSink, sets: CameraImage
     idleTwoCoreFramesetsPerS: r3((2 * 1000 * Math.max(1, msgs.length)) / ((cpu.user + cpu.system) / 1000)),
     eventLoopMaxStallMs: r3(h.max / 1e6),
     eventLoopP99Ms: r3(h.percentile(99) / 1e6),
-    stallsOver5msPerS: stalls.perS,
     stalls,
     heldMaxMs: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMs ?? 0), 0)),
     sliceMs: { p99: r3(summarize(msgs.map((m) => m.timings.mainThreadMaxSliceMs ?? 0)).p99), max: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMaxSliceMs ?? 0), 0)) },
-    gcCount: stalls.gcCount,
-    gcMaxMs: stalls.gcMaxMs,
   };
 }
 
@@ -290,7 +285,7 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
   const idleStalls = await idleWatch.stop();
   const idleEventLoop = {
     maxStallMs: Math.round(idle.max / 1e4) / 100, p99Ms: Math.round(idle.percentile(99) / 1e4) / 100,
-    stallsOver5msPerS: idleStalls.perS, stalls: idleStalls,
+    stalls: idleStalls,
   };
   for (const model of models) {
     const cfg: PerceptionConfig = perceptionSchema.parse({ ...config.perception, model, cpu: { ...config.perception.cpu, intraOpThreads: threads } });
@@ -361,7 +356,7 @@ export async function run(argv: string[]): Promise<number> {
       lines.push(`    p50/p99 ms: preprocess ${l.preprocessMs.p50}/${l.preprocessMs.p99}, wait ${l.queueMs.p50}/${l.queueMs.p99}, inference ${l.inferenceMs.p50}/${l.inferenceMs.p99}, ` +
         `decode ${l.decodeMs.p50}/${l.decodeMs.p99}, geometry ${l.geometryMs.p50}/${l.geometryMs.p99}, end to end ${l.endToEndMs.p50}/${l.endToEndMs.p99}`);
       lines.push(`    event loop: longest stall ${r.eventLoopMaxStallMs} ms, p99 ${r.eventLoopP99Ms} ms; ${describeStalls(r.stalls)}`);
-      lines.push(`    held by perception per FrameSet p50/p99/max ${l.mainThreadMs.p50}/${l.mainThreadMs.p99}/${r.heldMaxMs} ms, longest single hold p99/max ${r.sliceMs.p99}/${r.sliceMs.max} ms; main-thread GC ${r.gcCount}×, longest ${r.gcMaxMs} ms`);
+      lines.push(`    held by perception per FrameSet p50/p99/max ${l.mainThreadMs.p50}/${l.mainThreadMs.p99}/${r.heldMaxMs} ms, longest single hold p99/max ${r.sliceMs.p99}/${r.sliceMs.max} ms; main-thread GC ${r.stalls.gcCount}×, longest ${r.stalls.gcMaxMs} ms`);
     }
   }
   const t = res.target;
