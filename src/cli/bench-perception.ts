@@ -297,7 +297,7 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
     lanes = opened.lanes.length;
     const clock = new WallClock();
     const sink: HoldSink = { watch: null };
-    const stage = new PerceptionStage({ cfg, cameras: cams, lanes: opened.lanes, clock, log, onHold: (start, ms) => sink.watch?.hold(start, ms) });
+    const stage = new PerceptionStage({ cfg, cameras: cams, lanes: opened.lanes, clock, log, onHold: (start, ms, kind) => sink.watch?.hold(start, ms, kind) });
     try {
       await measure(stage, sink, sets, clock, Math.min(1, durationS), null); // warm-up: JIT, ONNX Runtime arenas, buffers
       const saturated = await measure(stage, sink, sets, clock, durationS, null);

@@ -28,6 +28,13 @@ export interface Stall {
   /** Of the stall, the time inside holds the pipeline reported (StallWatch.hold). */
   holdMs: number;
   /**
+   * The holds inside the stall: how many, the longest one's share of the stall, and the time per kind of hold
+   * (what the pipeline was doing): one long hold and many short ones back to back call for different cures.
+   */
+  holds: number;
+  longestHoldMs: number;
+  holdBy: Record<string, number>;
+  /**
    * How long the sampler thread (a second, sleeping, normal-priority thread of this process) also missed its own
    * 1 ms ticks within the stall: most of the stall long means both threads were kept off the CPUs at once.
    */
@@ -57,6 +64,8 @@ export interface StallReport {
   caused: number;
   perception: number;
   gc: number;
+  /** Of the `perception` stalls, how many each kind of hold covered the most of (Stall.holdBy). */
+  perceptionBy: Record<string, number>;
   /** Per cause, the stalls not caused by this process. */
   uncaused: Record<StallCause, number>;
   /** Uncaused `onLoop` stalls with at least FAULTING_PAGES page faults in them (1 MB of fresh memory touched). */
@@ -77,6 +86,8 @@ export interface StallReport {
 export interface Span {
   start: number;
   end: number;
+  /** For a hold: what the pipeline was doing (perception-stage.ts HoldKind). */
+  kind?: string;
 }
 
 const FAULTING_PAGES = 256;
@@ -140,10 +151,10 @@ export class StallWatch {
     return new StallWatch(thresholdMs, worker);
   }
 
-  /** A stretch the pipeline held the loop, as it reports it (performance.now() ms). */
-  hold(startMs: number, ms: number): void {
+  /** A stretch the pipeline held the loop, as it reports it (performance.now() ms), and what it did meanwhile. */
+  hold(startMs: number, ms: number, kind = 'hold'): void {
     const start = performance.timeOrigin + startMs;
-    this.holds.push({ start, end: start + ms });
+    this.holds.push({ start, end: start + ms, kind });
   }
 
   async stop(): Promise<StallReport> {
@@ -192,8 +203,24 @@ function samplerMissed(s: Float64Array, start: number, end: number): number {
   return missed;
 }
 
-const overlap = (spans: readonly Span[], start: number, end: number) =>
-  spans.reduce((a, g) => a + Math.max(0, Math.min(end, g.end) - Math.max(start, g.start)), 0);
+const overlapOf = (g: Span, start: number, end: number) => Math.max(0, Math.min(end, g.end) - Math.max(start, g.start));
+const overlap = (spans: readonly Span[], start: number, end: number) => spans.reduce((a, g) => a + overlapOf(g, start, end), 0);
+
+/** The holds inside [start, end): how many, the longest one's part of it, and the time per kind. */
+function holdsIn(holds: readonly Span[], start: number, end: number): { holds: number; longestHoldMs: number; holdBy: Record<string, number> } {
+  let n = 0;
+  let longest = 0;
+  const by: Record<string, number> = {};
+  for (const h of holds) {
+    const o = overlapOf(h, start, end);
+    if (o <= 0) continue;
+    n++;
+    longest = Math.max(longest, o);
+    const k = h.kind ?? 'hold';
+    by[k] = (by[k] ?? 0) + o;
+  }
+  return { holds: n, longestHoldMs: longest, holdBy: by };
+}
 
 export interface AttributeInput {
   stalls: readonly Span[];
@@ -229,11 +256,13 @@ export function attribute(input: AttributeInput): StallReport {
   let perception = 0;
   let gc = 0;
   let faulting = 0;
+  const perceptionBy: Record<string, number> = {};
   const blockedWhere: Record<string, number> = {};
   const all: Stall[] = input.stalls.map(({ start, end }) => {
     const ms = end - start;
     const gcMs = overlap(input.gcs, start, end);
     const holdMs = overlap(input.holds, start, end);
+    const within = holdsIn(input.holds, start, end);
     let runMs = ms;
     let waitMs = 0;
     let blockedMs = 0;
@@ -284,7 +313,11 @@ export function attribute(input: AttributeInput): StallReport {
     if (cause === 'blocked') blockedWhere[blockedIn ?? '?'] = (blockedWhere[blockedIn ?? '?'] ?? 0) + 1;
     if (isCaused) {
       caused++;
-      if (holdMs + gcMs >= ms / 2) (holdMs >= gcMs ? perception++ : gc++);
+      if (holdMs + gcMs >= ms / 2 && holdMs >= gcMs) {
+        perception++;
+        const top = Object.entries(within.holdBy).reduce((x, y) => (y[1] > x[1] ? y : x))[0];
+        perceptionBy[top] = (perceptionBy[top] ?? 0) + 1;
+      } else if (holdMs + gcMs >= ms / 2) gc++;
     } else {
       uncaused[cause]++;
       if (samplerMissedMs >= ms / 2) shared[cause]++;
@@ -293,12 +326,13 @@ export function attribute(input: AttributeInput): StallReport {
     const r = (v: number) => Math.round(v * 100) / 100;
     return {
       endMs: end, ms: r(ms), runMs: r(runMs), waitMs: r(waitMs), blockedMs: r(blockedMs), sleepMs: r(sleepMs), gcMs: r(gcMs),
-      holdMs: r(holdMs), samplerMissedMs: r(samplerMissedMs), faults, blockedIn, cause, caused: isCaused,
+      holdMs: r(holdMs), holds: within.holds, longestHoldMs: r(within.longestHoldMs),
+      holdBy: Object.fromEntries(Object.entries(within.holdBy).map(([k, v]) => [k, r(v)])), samplerMissedMs: r(samplerMissedMs), faults, blockedIn, cause, caused: isCaused,
     };
   });
   return {
     thresholdMs, seconds: Math.round(seconds * 100) / 100, count: all.length, perS: Math.round((all.length / Math.max(1e-9, seconds)) * 100) / 100,
-    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, caused, perception, gc, uncaused, faulting, shared, blockedIn: blockedWhere,
+    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, caused, perception, gc, perceptionBy, uncaused, faulting, shared, blockedIn: blockedWhere,
     gcCount: input.gcs.length, gcMaxMs: Math.round(input.gcs.reduce((a, g) => Math.max(a, g.end - g.start), 0) * 100) / 100,
     attributed, worst: [...all].sort((x, y) => y.ms - x.ms).slice(0, 5),
   };
@@ -314,6 +348,7 @@ export function describeStalls(r: StallReport): string {
   if (!r.attributed) return `${head} (no /proc schedstat: not split by cause)`;
   const c = (k: StallCause) => `${r.uncaused[k]}${r.shared[k] ? ` (${r.shared[k]} shared)` : ''}`;
   const blocked = Object.entries(r.blockedIn).map(([k, n]) => `${n} in ${k}`).join(', ');
-  return `${head}: caused ${r.caused} (perception ${r.perception}, GC ${r.gc}, blocked ${r.byCause.blocked}${blocked ? `: ${blocked}` : ''}); not caused: on the loop ${c('onLoop')}` +
+  const by = Object.entries(r.perceptionBy).map(([k, n]) => `${k} ${n}`).join(', ');
+  return `${head}: caused ${r.caused} (perception ${r.perception}${by ? ` [${by}]` : ''}, GC ${r.gc}, blocked ${r.byCause.blocked}${blocked ? `: ${blocked}` : ''}); not caused: on the loop ${c('onLoop')}` +
     `${r.faulting ? `, ${r.faulting} with page faults` : ''}, waiting for a CPU ${c('waitingForCpu')}, timer late ${c('timerLate')}`;
 }

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { InputSpec } from './preprocess.js';
+import { createReplyRing, ReplyReader, replyPoller, type Reply, type ReplyRingShape } from '../core/reply-ring.js';
 
 /** One image handed to the batch: 8-bit, interleaved, rows without padding. */
 export interface BatchImage {
@@ -13,6 +14,24 @@ export interface BatchImage {
 export type PreprocessMessage =
   | { type: 'slot'; slot: number; pixels: SharedArrayBuffer; tensor: SharedArrayBuffer }
   | { type: 'job'; id: number; slot: number; images: { width: number; height: number; channels: 1 | 3; offset: number }[] };
+
+/**
+ * The worker's replies come through a shared ring (core/reply-ring.ts), not as messages: numbers [ms, then per image
+ * sx, sy, mean]. Eight slots: more than the FrameSets ever in flight.
+ */
+export const preprocessReplies = (maxBatch: number): ReplyRingShape => ({ slots: 8, numbers: 1 + 3 * maxBatch, textBytes: 0 });
+
+/** A reply's numbers as the result they carry. */
+export function preprocessResult(r: Reply): PreprocessResult {
+  const n = (r.numbers.length - 1) / 3;
+  const scales: { sx: number; sy: number }[] = [];
+  const means: number[] = [];
+  for (let k = 0; k < n; k++) {
+    scales.push({ sx: r.numbers[1 + 3 * k]!, sy: r.numbers[2 + 3 * k]! });
+    means.push(r.numbers[3 + 3 * k]!);
+  }
+  return { id: r.id, scales, means, ms: r.numbers[0]! };
+}
 
 export interface PreprocessResult {
   id: number;
@@ -57,6 +76,7 @@ interface Slot {
  */
 export class BatchPreprocessor {
   private readonly worker: Worker;
+  private readonly replies: ReplyReader;
   private readonly free: Slot[] = [];
   private slotCount = 0;
   private readonly pending = new Map<number, { resolve: (r: PreprocessResult) => void; reject: (e: Error) => void }>();
@@ -66,14 +86,10 @@ export class BatchPreprocessor {
 
   constructor(readonly spec: InputSpec, readonly maxBatch = 8, depth = 2) {
     this.floatsPerImage = spec.channels * spec.width * spec.height;
-    this.worker = new Worker(new URL('./preprocess-worker.js', import.meta.url), { workerData: { spec } });
+    const ring = createReplyRing(preprocessReplies(maxBatch));
+    this.replies = new ReplyReader(ring);
+    this.worker = new Worker(new URL('./preprocess-worker.js', import.meta.url), { workerData: { spec, replies: ring } });
     for (let i = 0; i < depth; i++) this.free.push(this.newSlot(640 * 480 * maxBatch));
-    this.worker.on('message', (r: PreprocessResult) => {
-      const p = this.pending.get(r.id);
-      this.pending.delete(r.id);
-      if (this.pending.size === 0) this.worker.unref();
-      p?.resolve(r);
-    });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => this.fail(new Error(`preprocessing worker exited with code ${code}`)));
     // The worker keeps the process alive only while a job is out: an idle stage must not block a clean exit.
@@ -84,6 +100,14 @@ export class BatchPreprocessor {
     this.failed ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    replyPoller.forget(this.replies);
+  }
+
+  private settle(r: Reply): void {
+    const p = this.pending.get(r.id);
+    this.pending.delete(r.id);
+    if (this.pending.size === 0) this.worker.unref();
+    p?.resolve(preprocessResult(r));
   }
 
   /**
@@ -152,6 +176,7 @@ export class BatchPreprocessor {
     const job: PreprocessMessage = { type: 'job', id, slot: buf.index, images: desc };
     this.worker.ref();
     this.worker.postMessage(job);
+    replyPoller.watch(this.replies, (r) => this.settle(r), () => this.pending.size);
     let r: PreprocessResult;
     try {
       r = await result;

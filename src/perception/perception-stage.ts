@@ -44,8 +44,14 @@ export interface PerceptionStageOptions {
    * the default `nowMs`; length in ms): a measurement only, for `racepilot bench perception` to tell the stage's
    * own holds from other causes of a loop stall.
    */
-  onHold?: (startMs: number, ms: number) => void;
+  onHold?: (startMs: number, ms: number, kind: HoldKind) => void;
 }
+
+/**
+ * What the stage does while it holds the event loop: taking a FrameSet in and handing its shares to the lanes, copying
+ * one image into shared memory, decoding a lane's network output, or the geometry of one rig.
+ */
+export type HoldKind = 'intake' | 'copy' | 'decode' | 'geometry';
 
 /**
  * The perception stage: FrameSet in, `perception/gates` out. The pixels go to the lanes' workers
@@ -145,7 +151,8 @@ export class PerceptionStage {
   private async inferShare(l: number, images: BatchImage[], t0: number) {
     const { detector, pre } = this.o.lanes[l]!;
     const { cfg } = this.o;
-    const batch = await pre.run(images, this.o.onHold);
+    const onHold = this.o.onHold;
+    const batch = await pre.run(images, onHold && ((start, ms) => onHold(start, ms, 'copy')));
     const t1 = this.nowMs();
     const prev = this.chains[l]!;
     let done!: () => void;
@@ -172,7 +179,7 @@ export class PerceptionStage {
       }));
     });
     const doneMs = this.nowMs();
-    this.o.onHold?.(t3, doneMs - t3);
+    this.o.onHold?.(t3, doneMs - t3, 'decode');
     return {
       dets, blind, means: batch.means, preprocessMs: t1 - t0, queueMs: t2 - t1, inferenceMs: t3 - t2, decodeMs: doneMs - t3, inferredMs: t3,
       copyMs: batch.copyMs, copyMaxSliceMs: batch.copyMaxSliceMs,
@@ -214,7 +221,7 @@ export class PerceptionStage {
       const running = shares.map(([from, to], l) => this.inferShare(l, images.slice(from, to), t0));
       timings.mainThreadMs = this.nowMs() - t0;
       slice(timings.mainThreadMs);
-      this.o.onHold?.(t0, timings.mainThreadMs);
+      this.o.onHold?.(t0, timings.mainThreadMs, 'intake');
       // Every lane settles before this FrameSet does, failed or not: idle() must not report the stage idle while a
       // lane is still inside ONNX Runtime.
       const settled = await Promise.allSettled(running);
@@ -261,7 +268,7 @@ export class PerceptionStage {
       const ms = this.nowMs() - t4;
       timings.geometryMs += ms;
       slice(ms);
-      this.o.onHold?.(t4, ms);
+      this.o.onHold?.(t4, ms, 'geometry');
     }
     timings.mainThreadMs += timings.decodeMs + timings.geometryMs;
     const tUs = this.o.clock.nowUs();

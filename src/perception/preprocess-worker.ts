@@ -7,9 +7,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Image8 } from './image-io.js';
 import { Preprocessor, type InputSpec } from './preprocess.js';
 import { lowerThisThreadPriority } from '../core/thread-priority.js';
-import type { PreprocessMessage, PreprocessResult } from './batch-preprocess.js';
+import type { PreprocessMessage } from './batch-preprocess.js';
+import { ReplyWriter, type ReplyRingShape } from '../core/reply-ring.js';
 
-const spec = (workerData as { spec: InputSpec }).spec;
+const { spec, replies: ring } = workerData as { spec: InputSpec; replies: { buffer: SharedArrayBuffer; shape: ReplyRingShape } };
+// Results go through shared memory, never as a message: see core/reply-ring.ts for the lock a message would share.
+const replies = new ReplyWriter(ring);
 const direct = new Preprocessor(spec);
 // For an image whose channel count differs from the model's: resample the raw values first (scale 1, no
 // normalisation) into a scratch plane, then convert and normalise per model channel.
@@ -58,13 +61,13 @@ parentPort!.on('message', (job: PreprocessMessage) => {
   }
   const t0 = performance.now();
   const { tensor, pixels } = slots.get(job.slot)!;
-  const scales: { sx: number; sy: number }[] = [];
-  const means: number[] = [];
+  const numbers = [0];
   job.images.forEach((d, k) => {
     const img: Image8 = { width: d.width, height: d.height, channels: d.channels, data: pixels.subarray(d.offset, d.offset + d.width * d.height * d.channels) };
-    means.push(brightness(img));
-    scales.push(into(img, tensor, k));
+    const mean = brightness(img);
+    const { sx, sy } = into(img, tensor, k);
+    numbers.push(sx, sy, mean);
   });
-  const res: PreprocessResult = { id: job.id, scales, means, ms: performance.now() - t0 };
-  parentPort!.postMessage(res);
+  numbers[0] = performance.now() - t0;
+  replies.write(job.id, true, numbers); // layout: batch-preprocess.ts preprocessReplies
 });

@@ -7,14 +7,19 @@ import type { ModelInfo } from './model-info.js';
 import type { Detector } from './perception-stage.js';
 import type { ProviderAttempt } from './providers.js';
 import { SelfTestError } from './self-test.js';
+import { createReplyRing, ReplyReader, replyPoller, type Reply, type ReplyRingShape } from '../core/reply-ring.js';
 
 export type InferenceRequest = { id: number; input: SharedArrayBuffer; byteOffset: number; floats: number; batch: number; output: SharedArrayBuffer };
 export type InferenceReply =
   | { type: 'log'; line: string }
   | { type: 'opened'; info: ModelInfo; provider: string; attempts: ProviderAttempt[]; selfTestMs: number }
-  | { type: 'open-failed'; name: string; message: string; where: string | null; exitCode: number; provider: string | null }
-  | { type: 'done'; id: number; floats: number; ms: number }
-  | { type: 'run-failed'; id: number; message: string };
+  | { type: 'open-failed'; name: string; message: string; where: string | null; exitCode: number; provider: string | null };
+
+/**
+ * Inference replies come back through a shared ring (core/reply-ring.ts), not as messages: numbers [floats, ms] on
+ * success, the error message as text on failure. Four slots: a lane has at most two inferences out.
+ */
+export const INFERENCE_REPLIES: ReplyRingShape = { slots: 4, numbers: 2, textBytes: 1024 };
 
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
@@ -33,6 +38,7 @@ export class WorkerDetector implements Detector {
 
   private constructor(
     private readonly worker: Worker,
+    private readonly replies: ReplyReader,
     readonly info: ModelInfo,
     readonly provider: string,
     readonly attempts: ProviderAttempt[],
@@ -40,7 +46,9 @@ export class WorkerDetector implements Detector {
   ) {}
 
   static open(cfg: PerceptionConfig, log: Logger, opts: { modelPath?: string } = {}): Promise<WorkerDetector> {
-    const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: { cfg, modelPath: opts.modelPath } });
+    const ring = createReplyRing(INFERENCE_REPLIES);
+    const replies = new ReplyReader(ring);
+    const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: { cfg, modelPath: opts.modelPath, replies: ring } });
     return new Promise((resolve, reject) => {
       let det: WorkerDetector | null = null;
       worker.on('message', (m: InferenceReply) => {
@@ -52,33 +60,33 @@ export class WorkerDetector implements Detector {
             log.info(m.line);
           }
         } else if (m.type === 'opened') {
-          det = new WorkerDetector(worker, m.info, m.provider, m.attempts, m.selfTestMs);
+          det = new WorkerDetector(worker, replies, m.info, m.provider, m.attempts, m.selfTestMs);
           worker.unref();
           resolve(det);
         } else if (m.type === 'open-failed') {
           void worker.terminate();
           reject(rebuild(m));
-        } else if (det) det.settle(m);
+        }
       });
       worker.on('error', (err) => (det ? det.fail(err) : reject(err)));
       worker.on('exit', (code) => det?.fail(new Error(`inference worker exited with code ${code}`)));
     });
   }
 
-  private settle(m: InferenceReply): void {
-    if (m.type !== 'done' && m.type !== 'run-failed') return;
-    const p = this.pending.get(m.id);
+  private settle(r: Reply): void {
+    const p = this.pending.get(r.id);
     if (!p) return;
-    this.pending.delete(m.id);
+    this.pending.delete(r.id);
     if (this.pending.size === 0) this.worker.unref();
-    if (m.type === 'done') p.resolve(new Float32Array(p.output, 0, m.floats));
-    else p.reject(new InputError(`inference failed: ${m.message}`, this.info.path));
+    if (r.ok) p.resolve(new Float32Array(p.output, 0, r.numbers[0]!));
+    else p.reject(new InputError(`inference failed: ${r.text}`, this.info.path));
   }
 
   private fail(err: Error): void {
     this.dead ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    replyPoller.forget(this.replies);
   }
 
   run(input: Float32Array, batch: number): Promise<Float32Array> {
@@ -100,6 +108,7 @@ export class WorkerDetector implements Detector {
       this.worker.ref();
       const req: InferenceRequest = { id, input: src.buffer as SharedArrayBuffer, byteOffset: src.byteOffset, floats, batch, output };
       this.worker.postMessage(req);
+      replyPoller.watch(this.replies, (r) => this.settle(r), () => this.pending.size);
     });
   }
 

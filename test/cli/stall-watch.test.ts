@@ -41,6 +41,24 @@ test('a stall spent running is on the loop; the pipeline\'s holds or a collectio
   assert.equal(held.worst[0]!.holdMs, 5.8);
 });
 
+test('the holds in a stall are counted by kind: one long hold is told from several short ones back to back', () => {
+  const s = samples(300, { run: (t) => within(t, 100, 110) + within(t, 200, 210), wait: () => 0 });
+  const r = attribute(input({
+    stalls: [{ start: 100, end: 110 }, { start: 200, end: 210 }], samples: s,
+    holds: [
+      { start: 100.5, end: 108.5, kind: 'geometry' },
+      { start: 200, end: 202, kind: 'decode' }, { start: 202, end: 204, kind: 'decode' }, { start: 204, end: 205, kind: 'copy' },
+      { start: 205, end: 207, kind: 'decode' },
+    ],
+  }));
+  assert.equal(r.perception, 2);
+  assert.deepEqual(r.perceptionBy, { geometry: 1, decode: 1 });
+  const [one, many] = [...r.worst].sort((a, b) => a.endMs - b.endMs);
+  assert.deepEqual([one!.holds, one!.longestHoldMs, one!.holdBy], [1, 8, { geometry: 8 }]);
+  assert.deepEqual([many!.holds, many!.longestHoldMs, many!.holdBy], [4, 2, { decode: 6, copy: 1 }]);
+  assert.match(describeStalls(r), /perception 2 \[(geometry 1, decode 1|decode 1, geometry 1)\]/);
+});
+
 test('a stall on the loop with neither a hold nor a collection in it, but page faults, is counted as faulting', () => {
   const s = samples(200, { run: (t) => within(t, 100, 110), wait: () => 0, faults: (t) => (t > 105 ? 2048 : 0) });
   const r = attribute(input({ stalls: [{ start: 100, end: 110 }], samples: s }));

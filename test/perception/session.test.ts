@@ -80,6 +80,12 @@ describe('detector session', () => {
       let d = 0;
       for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
       assert.ok(d < 1e-5, `worker and inline outputs differ by ${d}`);
+      // A run that fails in the worker (three images asked of a two-image buffer) rejects with the worker's reason,
+      // which crosses the shared reply ring as text, and the detector goes on serving.
+      const shared = new Float32Array(new SharedArrayBuffer(x.length * 4));
+      shared.set(x);
+      await assert.rejects(w.run(shared, 3), (err: unknown) => err instanceof Error && /: inference failed: Invalid typed array length/.test(err.message));
+      assert.equal((await w.run(x, 2)).length, a.length);
     } finally {
       await w.close();
       await s.close();

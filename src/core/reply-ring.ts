@@ -1,0 +1,166 @@
+/**
+ * Replies from a worker thread to the event loop through shared memory, which the event loop reads on a 1 ms poll
+ * while it waits for any. This replaces `postMessage` for the replies the perception workers send tens of times a
+ * second, because a message wakes the event loop into a lock its sender still holds:
+ *
+ * Node's `MessagePortData::AddToIncomingQueue` wakes the receiving thread (uv_async_send) while holding the port's
+ * queue mutex, and the woken main thread's first act (`MessagePort::OnMessage`) is to take that mutex. The bulk
+ * workers run at SCHED_IDLE (thread-priority.ts), so the woken main thread preempts the sender inside its critical
+ * section and then sleeps on the mutex until the sender gets a CPU back, which with every core busy takes
+ * milliseconds: `perf record -e syscalls:sys_enter_futex --call-graph dwarf` on the main thread put every one of
+ * its futex waits there (23-35 per 30 s of saturated `racepilot bench perception`). `Atomics.waitAsync` would not
+ * help: V8 resolves an async waiter through a task it posts while holding its futex emulation's global mutex, which
+ * the woken thread then takes. Here nothing is shared but the ring: the writer never wakes anyone, the reader never
+ * locks. The price is up to a millisecond per reply, paid only while replies are awaited.
+ *
+ * Layout (one SharedArrayBuffer): two counters, replies written and replies read; then `slots` records of a header
+ * (status, id, number count, text length), `numbers` float64s and `textBytes` bytes of UTF-8. The writer fills a
+ * record, then publishes it by storing the written count (a sequentially consistent store: the record is complete
+ * for any reader that loads the new count). A full ring makes the writer wait for the reader, never overwrite.
+ */
+
+const WRITTEN = 0;
+const READ = 1;
+const HEADER_INTS = 4;
+
+export interface ReplyRingShape {
+  slots: number;
+  numbers: number;
+  textBytes: number;
+}
+
+export interface Reply {
+  id: number;
+  ok: boolean;
+  numbers: Float64Array;
+  text: string;
+}
+
+class RingView {
+  readonly ctl: Int32Array;
+  readonly headers: Int32Array;
+  readonly numbers: Float64Array;
+  readonly text: Uint8Array;
+
+  constructor(readonly buffer: SharedArrayBuffer, readonly shape: ReplyRingShape) {
+    const { slots, numbers, textBytes } = shape;
+    const headerBytes = 4 * (2 + HEADER_INTS * slots);
+    const numbersAt = Math.ceil(headerBytes / 8) * 8;
+    this.ctl = new Int32Array(buffer, 0, 2);
+    this.headers = new Int32Array(buffer, 8, HEADER_INTS * slots);
+    this.numbers = new Float64Array(buffer, numbersAt, numbers * slots);
+    this.text = new Uint8Array(buffer, numbersAt + 8 * numbers * slots, textBytes * slots);
+  }
+
+  static bytes({ slots, numbers, textBytes }: ReplyRingShape): number {
+    return Math.ceil((4 * (2 + HEADER_INTS * slots)) / 8) * 8 + 8 * numbers * slots + textBytes * slots;
+  }
+}
+
+/** The shared memory of one ring, made on the reading side and handed to the worker (workerData or a message). */
+export function createReplyRing(shape: ReplyRingShape): { buffer: SharedArrayBuffer; shape: ReplyRingShape } {
+  if (shape.slots < 1 || shape.numbers < 0 || shape.textBytes < 0) throw new RangeError(`bad reply ring shape ${JSON.stringify(shape)}`);
+  return { buffer: new SharedArrayBuffer(RingView.bytes(shape)), shape };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The worker's end. */
+export class ReplyWriter {
+  private readonly v: RingView;
+
+  constructor(ring: { buffer: SharedArrayBuffer; shape: ReplyRingShape }) {
+    this.v = new RingView(ring.buffer, ring.shape);
+  }
+
+  /** Publishes one reply; text longer than the ring's textBytes is cut (it is an error message for people). */
+  write(id: number, ok: boolean, numbers: ArrayLike<number> = [], text = ''): void {
+    const { ctl, headers, shape } = this.v;
+    if (numbers.length > shape.numbers) throw new RangeError(`reply of ${numbers.length} numbers, the ring holds ${shape.numbers}`);
+    const written = Atomics.load(ctl, WRITTEN);
+    // Full: wait for the reader (a worker may block; the event loop never does). Timed, because the reader does not
+    // notify: a notify would take V8's futex mutex on the event loop, the lock this ring exists to avoid.
+    for (let read = Atomics.load(ctl, READ); written - read >= shape.slots; read = Atomics.load(ctl, READ)) Atomics.wait(ctl, READ, read, 2);
+    const slot = written % shape.slots;
+    const bytes = encoder.encode(text).subarray(0, shape.textBytes);
+    headers.set([ok ? 1 : 2, id, numbers.length, bytes.length], slot * HEADER_INTS);
+    this.v.numbers.set(numbers, slot * shape.numbers);
+    this.v.text.set(bytes, slot * shape.textBytes);
+    Atomics.store(ctl, WRITTEN, written + 1);
+  }
+}
+
+/** The event loop's end: takes the replies published since the last call, oldest first. Never blocks. */
+export class ReplyReader {
+  private readonly v: RingView;
+
+  constructor(ring: { buffer: SharedArrayBuffer; shape: ReplyRingShape }) {
+    this.v = new RingView(ring.buffer, ring.shape);
+  }
+
+  take(): Reply[] {
+    const { ctl, headers, shape } = this.v;
+    const written = Atomics.load(ctl, WRITTEN);
+    let read = Atomics.load(ctl, READ);
+    const out: Reply[] = [];
+    for (; read !== written; read++) {
+      const slot = read % shape.slots;
+      const h = slot * HEADER_INTS;
+      const n = headers[h + 2]!;
+      const at = slot * shape.numbers;
+      out.push({
+        ok: headers[h] === 1, id: headers[h + 1]!, numbers: this.v.numbers.slice(at, at + n),
+        text: headers[h + 3]! > 0 ? decoder.decode(this.v.text.slice(slot * shape.textBytes, slot * shape.textBytes + headers[h + 3]!)) : '',
+      });
+    }
+    Atomics.store(ctl, READ, read);
+    return out;
+  }
+}
+
+/**
+ * One 1 ms interval for the whole process, running only while some reader awaits replies: each waiting reader is
+ * polled on it and left once it awaits none. The interval keeps the process alive while replies are awaited, as a
+ * pending message would.
+ */
+export class ReplyPoller {
+  private readonly waiting = new Map<ReplyReader, { onReply: (r: Reply) => void; awaited: () => number }>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly periodMs = 1) {}
+
+  /**
+   * Polls `reader` until `awaited()` is 0, handing each reply to `onReply`. Call it whenever a request goes out; it
+   * is a no-op for a reader already polled.
+   */
+  watch(reader: ReplyReader, onReply: (r: Reply) => void, awaited: () => number): void {
+    this.waiting.set(reader, { onReply, awaited });
+    this.timer ??= setInterval(() => this.poll(), this.periodMs);
+  }
+
+  /** Stops polling `reader` (its worker is gone). */
+  forget(reader: ReplyReader): void {
+    this.waiting.delete(reader);
+    this.stopIfIdle();
+  }
+
+  /** One round: every waiting reader's new replies (also called by tests). */
+  poll(): void {
+    for (const [reader, w] of this.waiting) {
+      for (const r of reader.take()) w.onReply(r);
+      if (w.awaited() <= 0) this.waiting.delete(reader);
+    }
+    this.stopIfIdle();
+  }
+
+  private stopIfIdle(): void {
+    if (this.waiting.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}
+
+/** The process's poller: the perception workers' replies share one interval. */
+export const replyPoller = new ReplyPoller();
