@@ -66,6 +66,11 @@ export interface StallReport {
   gc: number;
   /** Of the `perception` stalls, how many each kind of hold covered the most of (Stall.holdBy). */
   perceptionBy: Record<string, number>;
+  /**
+   * Caused stalls the sampler thread shared for at least half their length: the process's work was in them, but
+   * both threads were kept off the CPUs meanwhile, so their length is partly the machine's. Still counted as caused.
+   */
+  causedShared: number;
   /** Per cause, the stalls not caused by this process. */
   uncaused: Record<StallCause, number>;
   /** Uncaused `onLoop` stalls with at least FAULTING_PAGES page faults in them (1 MB of fresh memory touched). */
@@ -257,6 +262,7 @@ export function attribute(input: AttributeInput): StallReport {
   let gc = 0;
   let faulting = 0;
   const perceptionBy: Record<string, number> = {};
+  let causedShared = 0;
   const blockedWhere: Record<string, number> = {};
   const all: Stall[] = input.stalls.map(({ start, end }) => {
     const ms = end - start;
@@ -313,9 +319,10 @@ export function attribute(input: AttributeInput): StallReport {
     if (cause === 'blocked') blockedWhere[blockedIn ?? '?'] = (blockedWhere[blockedIn ?? '?'] ?? 0) + 1;
     if (isCaused) {
       caused++;
+      if (samplerMissedMs >= ms / 2) causedShared++;
       if (holdMs + gcMs >= ms / 2 && holdMs >= gcMs) {
         perception++;
-        const top = Object.entries(within.holdBy).reduce((x, y) => (y[1] > x[1] ? y : x))[0];
+        const top = Object.entries(within.holdBy).reduce((x, y) => (y[1] > x[1] ? y : x), ['hold', 0])[0];
         perceptionBy[top] = (perceptionBy[top] ?? 0) + 1;
       } else if (holdMs + gcMs >= ms / 2) gc++;
     } else {
@@ -332,7 +339,7 @@ export function attribute(input: AttributeInput): StallReport {
   });
   return {
     thresholdMs, seconds: Math.round(seconds * 100) / 100, count: all.length, perS: Math.round((all.length / Math.max(1e-9, seconds)) * 100) / 100,
-    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, caused, perception, gc, perceptionBy, uncaused, faulting, shared, blockedIn: blockedWhere,
+    longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, caused, perception, gc, perceptionBy, causedShared, uncaused, faulting, shared, blockedIn: blockedWhere,
     gcCount: input.gcs.length, gcMaxMs: Math.round(input.gcs.reduce((a, g) => Math.max(a, g.end - g.start), 0) * 100) / 100,
     attributed, worst: [...all].sort((x, y) => y.ms - x.ms).slice(0, 5),
   };
@@ -349,6 +356,6 @@ export function describeStalls(r: StallReport): string {
   const c = (k: StallCause) => `${r.uncaused[k]}${r.shared[k] ? ` (${r.shared[k]} shared)` : ''}`;
   const blocked = Object.entries(r.blockedIn).map(([k, n]) => `${n} in ${k}`).join(', ');
   const by = Object.entries(r.perceptionBy).map(([k, n]) => `${k} ${n}`).join(', ');
-  return `${head}: caused ${r.caused} (perception ${r.perception}${by ? ` [${by}]` : ''}, GC ${r.gc}, blocked ${r.byCause.blocked}${blocked ? `: ${blocked}` : ''}); not caused: on the loop ${c('onLoop')}` +
+  return `${head}: caused ${r.caused} (perception ${r.perception}${by ? ` [${by}]` : ''}, GC ${r.gc}, blocked ${r.byCause.blocked}${blocked ? `: ${blocked}` : ''}${r.causedShared ? `; ${r.causedShared} shared` : ''}); not caused: on the loop ${c('onLoop')}` +
     `${r.faulting ? `, ${r.faulting} with page faults` : ''}, waiting for a CPU ${c('waitingForCpu')}, timer late ${c('timerLate')}`;
 }

@@ -23,6 +23,13 @@ const WRITTEN = 0;
 const READ = 1;
 const HEADER_INTS = 4;
 
+/**
+ * The counters run modulo a multiple of the slot count below 2^31, so that a counter never overflows an Int32 and
+ * counter % slots stays the slot (2^31 replies are a year at 60 a second, but a daemon should not care).
+ */
+const wrapOf = (slots: number) => slots * Math.floor(2 ** 30 / slots);
+const ahead = (written: number, read: number, wrap: number) => (written - read + wrap) % wrap;
+
 export interface ReplyRingShape {
   slots: number;
   numbers: number;
@@ -81,13 +88,21 @@ export class ReplyWriter {
     const written = Atomics.load(ctl, WRITTEN);
     // Full: wait for the reader (a worker may block; the event loop never does). Timed, because the reader does not
     // notify: a notify would take V8's futex mutex on the event loop, the lock this ring exists to avoid.
-    for (let read = Atomics.load(ctl, READ); written - read >= shape.slots; read = Atomics.load(ctl, READ)) Atomics.wait(ctl, READ, read, 2);
+    const wrap = wrapOf(shape.slots);
+    for (let read = Atomics.load(ctl, READ); ahead(written, read, wrap) >= shape.slots; read = Atomics.load(ctl, READ)) Atomics.wait(ctl, READ, read, 2);
     const slot = written % shape.slots;
-    const bytes = encoder.encode(text).subarray(0, shape.textBytes);
-    headers.set([ok ? 1 : 2, id, numbers.length, bytes.length], slot * HEADER_INTS);
+    // encodeInto never writes part of a character: a cut message still decodes.
+    const { written: textLength } = encoder.encodeInto(text, this.v.text.subarray(slot * shape.textBytes, (slot + 1) * shape.textBytes));
+    headers.set([ok ? 1 : 2, id, numbers.length, textLength], slot * HEADER_INTS);
     this.v.numbers.set(numbers, slot * shape.numbers);
-    this.v.text.set(bytes, slot * shape.textBytes);
-    Atomics.store(ctl, WRITTEN, written + 1);
+    Atomics.store(ctl, WRITTEN, (written + 1) % wrap);
+  }
+
+  /** Starts both counters at `n` (tests: the wrap-around). Only before any reply is written or read. */
+  static startCountersAt(ring: { buffer: SharedArrayBuffer }, n: number): void {
+    const ctl = new Int32Array(ring.buffer, 0, 2);
+    ctl[WRITTEN] = n;
+    ctl[READ] = n;
   }
 }
 
@@ -104,7 +119,8 @@ export class ReplyReader {
     const written = Atomics.load(ctl, WRITTEN);
     let read = Atomics.load(ctl, READ);
     const out: Reply[] = [];
-    for (; read !== written; read++) {
+    const wrap = wrapOf(shape.slots);
+    for (; read !== written; read = (read + 1) % wrap) {
       const slot = read % shape.slots;
       const h = slot * HEADER_INTS;
       const n = headers[h + 2]!;
@@ -121,18 +137,23 @@ export class ReplyReader {
 
 /**
  * One 1 ms interval for the whole process, running only while some reader awaits replies: each waiting reader is
- * polled on it and left once it awaits none. The interval keeps the process alive while replies are awaited, as a
- * pending message would.
+ * polled on it and left once it awaits none. The interval keeps the process alive while replies are awaited (as
+ * the ref'd worker did while its reply was a message).
  */
 export class ReplyPoller {
   private readonly waiting = new Map<ReplyReader, { onReply: (r: Reply) => void; awaited: () => number }>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly periodMs = 1) {}
+  /**
+   * `onError` hears of a reply handler that threw, after which the other replies still go out and the poller's
+   * bookkeeping is done. Default: rethrown from a microtask, so that a handler's bug is neither swallowed nor leaves
+   * replies read but never handed on.
+   */
+  constructor(private readonly periodMs = 1, private readonly onError: (err: unknown) => void = (err) => queueMicrotask(() => { throw err; })) {}
 
   /**
-   * Polls `reader` until `awaited()` is 0, handing each reply to `onReply`. Call it whenever a request goes out; it
-   * is a no-op for a reader already polled.
+   * Polls `reader` until `awaited()` is 0, handing each reply to `onReply`. Call it whenever a request goes out
+   * (for a reader already polled it only replaces the callbacks).
    */
   watch(reader: ReplyReader, onReply: (r: Reply) => void, awaited: () => number): void {
     this.waiting.set(reader, { onReply, awaited });
@@ -148,7 +169,13 @@ export class ReplyPoller {
   /** One round: every waiting reader's new replies (also called by tests). */
   poll(): void {
     for (const [reader, w] of this.waiting) {
-      for (const r of reader.take()) w.onReply(r);
+      for (const r of reader.take()) {
+        try {
+          w.onReply(r);
+        } catch (err) {
+          this.onError(err);
+        }
+      }
       if (w.awaited() <= 0) this.waiting.delete(reader);
     }
     this.stopIfIdle();

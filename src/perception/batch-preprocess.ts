@@ -17,7 +17,8 @@ export type PreprocessMessage =
 
 /**
  * The worker's replies come through a shared ring (core/reply-ring.ts), not as messages: numbers [ms, then per image
- * sx, sy, mean]. Eight slots: more than the FrameSets ever in flight.
+ * sx, sy, mean]. Eight slots: more than the two or three FrameSets in flight; should more ever be, the worker waits
+ * for the event loop to read (never overwrites).
  */
 export const preprocessReplies = (maxBatch: number): ReplyRingShape => ({ slots: 8, numbers: 1 + 3 * maxBatch, textBytes: 0 });
 
@@ -98,6 +99,8 @@ export class BatchPreprocessor {
 
   private fail(err: Error): void {
     this.failed ??= err;
+    // Replies the worker published before it went are still good.
+    for (const r of this.replies.take()) this.settle(r);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     replyPoller.forget(this.replies);
@@ -107,7 +110,8 @@ export class BatchPreprocessor {
     const p = this.pending.get(r.id);
     this.pending.delete(r.id);
     if (this.pending.size === 0) this.worker.unref();
-    p?.resolve(preprocessResult(r));
+    if (r.ok) p?.resolve(preprocessResult(r));
+    else p?.reject(new Error(`preprocessing failed: ${r.text || 'no reason given'}`));
   }
 
   /**
@@ -171,7 +175,13 @@ export class BatchPreprocessor {
       copy.maxSliceMs = Math.max(copy.maxSliceMs, ms);
       onSlice?.(t, ms);
     }
-    const id = this.nextId++;
+    // The worker may have died during the copy's turns of the loop: a job posted to it now would never come back.
+    if (this.failed) {
+      this.giveBack(buf);
+      throw this.failed;
+    }
+    const id = this.nextId;
+    this.nextId = (this.nextId + 1) % 2 ** 30; // ids cross the reply ring as Int32
     const result = new Promise<PreprocessResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     const job: PreprocessMessage = { type: 'job', id, slot: buf.index, images: desc };
     this.worker.ref();

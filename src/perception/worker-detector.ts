@@ -84,6 +84,8 @@ export class WorkerDetector implements Detector {
 
   private fail(err: Error): void {
     this.dead ??= err;
+    // Results the worker published before it went are still good.
+    for (const r of this.replies.take()) this.settle(r);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     replyPoller.forget(this.replies);
@@ -101,7 +103,8 @@ export class WorkerDetector implements Detector {
       src = new Float32Array(new SharedArrayBuffer(floats * 4));
       src.set(input.subarray(0, floats));
     }
-    const id = this.nextId++;
+    const id = this.nextId;
+    this.nextId = (this.nextId + 1) % 2 ** 30; // ids cross the reply ring as Int32
     const output = this.outputs[k]!;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, output });

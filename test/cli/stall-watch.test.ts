@@ -125,6 +125,12 @@ test('a stall the sampler thread shared is marked shared, and the line says so',
   assert.equal(r.shared.timerLate, 1);
   assert.equal(r.perS, 1);
   assert.match(describeStalls(r), /2 stalls > 5 ms \(1\/s, longest 10 ms\).*timer late 2 \(1 shared\)/);
+  // A collection the sampler was frozen through too: still caused, and counted as shared.
+  const gcFrozen = attribute(input({ stalls: [{ start: 100, end: 110 }], gcs: [{ start: 100, end: 109 }], samples: s, seconds: 2 }));
+  assert.deepEqual([gcFrozen.caused, gcFrozen.gc, gcFrozen.causedShared], [1, 1, 1]);
+  assert.match(describeStalls(gcFrozen), /; 1 shared\)/);
+  const gcAlone = attribute(input({ stalls: [{ start: 200, end: 207 }], gcs: [{ start: 200, end: 207 }], samples: s, seconds: 2 }));
+  assert.deepEqual([gcAlone.caused, gcAlone.causedShared], [1, 0]);
 });
 
 test('without schedstat every stall is charged to the loop', () => {

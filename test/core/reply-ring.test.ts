@@ -22,6 +22,22 @@ test('replies come out in the order written, with their numbers and text, and ea
   }
 });
 
+test('the counters wrap around below 2^31 without losing or repeating a reply', () => {
+  const ring = createReplyRing({ slots: 3, numbers: 1, textBytes: 0 });
+  const wrap = 3 * Math.floor(2 ** 30 / 3);
+  ReplyWriter.startCountersAt(ring, wrap - 4);
+  const w = new ReplyWriter(ring);
+  const r = new ReplyReader(ring);
+  const seen: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    w.write(i, true, [i]);
+    if (i % 3 === 2) seen.push(...r.take().map((x) => x.numbers[0]!));
+  }
+  assert.deepEqual(seen, Array.from({ length: 12 }, (_, i) => i));
+  const ctl = new Int32Array(ring.buffer, 0, 2);
+  assert.ok(ctl[0]! >= 0 && ctl[0]! < 16, `the written counter wrapped to a small number (${ctl[0]})`);
+});
+
 test('a reply keeps its numbers after the slot is written again; long text is cut, too many numbers refused', () => {
   const ring = createReplyRing({ slots: 1, numbers: 2, textBytes: 8 });
   const w = new ReplyWriter(ring);
@@ -46,12 +62,17 @@ test('a worker that fills the ring waits for the reader and loses nothing', asyn
     for (let i = 0; i < 50; i++) w.write(i, true, [i * i]);`;
   const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(esm)}`), { workerData: { ring, module } });
   const exited = new Promise<number>((res) => worker.on('exit', res));
+  let gone = false;
+  void exited.then(() => (gone = true));
   const seen: number[] = [];
-  while (seen.length < 50) {
-    for (const r of reader.take()) {
+  // Until all fifty are in, or the worker is gone and nothing more comes (a worker that failed ends the test).
+  for (;;) {
+    const batch = reader.take();
+    for (const r of batch) {
       assert.equal(r.numbers[0], r.id * r.id);
       seen.push(r.id);
     }
+    if (seen.length >= 50 || (gone && batch.length === 0)) break;
     await new Promise((res) => setTimeout(res, 1));
   }
   assert.equal(await exited, 0);
@@ -79,4 +100,24 @@ test('the poller polls only while replies are awaited, then lets the process go'
   poller.watch(reader, () => assert.fail('no reply expected'), () => 1);
   poller.forget(reader);
   assert.equal(process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length, 0);
+});
+
+test('a reply handler that throws does not cost the other replies their delivery, and its error is reported', () => {
+  const ring = createReplyRing({ slots: 4, numbers: 0, textBytes: 0 });
+  const w = new ReplyWriter(ring);
+  const reader = new ReplyReader(ring);
+  const errors: unknown[] = [];
+  const poller = new ReplyPoller(1, (e) => errors.push(e));
+  const got: number[] = [];
+  let awaited = 3;
+  poller.watch(reader, (r) => {
+    awaited--;
+    if (r.id === 1) throw new Error('handler bug');
+    got.push(r.id);
+  }, () => awaited);
+  [1, 2, 3].forEach((id) => w.write(id, true));
+  poller.poll();
+  assert.deepEqual(got, [2, 3]);
+  assert.deepEqual(errors.map((e) => (e as Error).message), ['handler bug']);
+  assert.equal(process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length, 0, 'all delivered: the poller stopped');
 });
