@@ -6,7 +6,8 @@ import { encodeJson, IMAGE_CHANNEL_PREFIX, ownMessage, topicSchema } from './sch
 import { ReusingCdrWriter } from './ros2-image.js';
 import { FoxgloveViews, logLine, type ViewMessage } from './views.js';
 
-export type RecorderStart = Extract<ToWorker, { type: 'start' }>;
+/** What the core needs of the start message (the batch counter is the worker adapter's). */
+export type RecorderStart = Omit<Extract<ToWorker, { type: 'start' }>, 'handled'>;
 export type Severity = 'info' | 'warning' | 'error';
 /** Free space of the file system holding `path` (bytes), or null when it cannot be known. */
 export type FreeSpace = (path: string) => number | null;

@@ -26,6 +26,12 @@ export type ToWorker =
       metadata: Record<string, string>;
       /** The track, for the 3D scene (and kept in the metadata); null when there is none. */
       track: SceneTrack | null;
+      /**
+       * One Int32 the worker adds 1 to per batch handled (wrapping): the recorder counts batches in flight with it to
+       * see a backlog. Shared memory rather than a message per batch, which would wake the event loop into the port
+       * mutex its SCHED_IDLE sender still holds (core/reply-ring.ts says how), a hundred times a second.
+       */
+      handled: SharedArrayBuffer;
     }
   | { type: 'batch'; items: RecordItem[] }
   | { type: 'stop' };
@@ -44,6 +50,4 @@ export interface RecordingSummary {
 export type FromWorker =
   | { type: 'note'; severity: 'info' | 'warning' | 'error'; message: string }
   | { type: 'file'; path: string }
-  /** One per batch handled: the recorder counts batches in flight to see a backlog. */
-  | { type: 'ack' }
   | { type: 'stopped'; summary: RecordingSummary };

@@ -47,6 +47,15 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
   let batch: RecordItem[] = [];
   let batchImageBytes = 0;
   const inFlight: number[] = [];
+  // Batches the worker has handled, counted there (recorder-protocol.ts, `handled`), and how many of them were reaped.
+  const handled = new Int32Array(new SharedArrayBuffer(4));
+  let reaped = 0;
+  /** Frees the image spans of the batches the worker is done with. Wrapping Int32 counters: the difference is exact. */
+  const reap = () => {
+    const now = Atomics.load(handled, 0);
+    for (let n = (now - reaped) | 0; n > 0; n--) ring?.free(inFlight.shift() ?? 0);
+    reaped = now;
+  };
   let skipped = 0;
   const maxBacklog = opts.maxBacklogBytes ?? 64 * 1024 * 1024;
   let ring: ImageRing | null = null;
@@ -67,8 +76,7 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
   };
 
   worker.on('message', (m: FromWorker) => {
-    if (m.type === 'ack') ring?.free(inFlight.shift() ?? 0);
-    else if (m.type === 'file') files.push(m.path);
+    if (m.type === 'file') files.push(m.path);
     else if (m.type === 'note') {
       const level = m.severity === 'error' ? 'error' : m.severity === 'warning' ? 'warn' : 'info';
       opts.log?.[level]({ module: 'recording' }, m.message);
@@ -90,7 +98,7 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
 
   const unixOffsetUs = clock.kind === 'wall' ? Math.round(performance.timeOrigin * 1000) : 0;
   const basePath = opts.basePath ?? join(config.dir, `racepilot-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
-  toWorker({ type: 'start', basePath, config, clockKind: clock.kind, unixOffsetUs, metadata: opts.metadata ?? {}, track: opts.track ?? null });
+  toWorker({ type: 'start', basePath, config, clockKind: clock.kind, unixOffsetUs, metadata: opts.metadata ?? {}, track: opts.track ?? null, handled: handled.buffer as SharedArrayBuffer });
 
   // On a simulated or log clock a message's own tUs is the time it was published on the pipeline's clock, even when
   // the clock handed to the recorder is not the one the pipeline advances (`racepilot sim` passes a fresh one, which
@@ -114,6 +122,7 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
         item.imagesNotDue = true;
       } else {
         ring ??= new ImageRing(maxBacklog);
+        reap();
         const before = ring.mark();
         const copies = fs.images.map((img) => (img ? ring!.copyIn(img.data) : null));
         if (copies.some((c, k) => fs.images[k] && !c)) {
