@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { allRigCameras, mat3Apply, mat3Mul, type RigCamera } from '../camera/rig.js';
@@ -14,6 +17,9 @@ import { PerceptionStage } from '../perception/perception-stage.js';
 import { NEUTRAL_LOOK } from '../sim/render/look.js';
 import { Renderer } from '../sim/render/renderer.js';
 import { buildScene } from '../sim/render/scene.js';
+import { TopicBus } from '../core/bus.js';
+import type { Topics } from '../core/messages.js';
+import { startRecording, type Recording } from '../recording/recorder.js';
 import { parseCommandArgs } from './args.js';
 import { describeStalls, StallWatch, type StallReport } from './stall-watch.js';
 
@@ -35,6 +41,10 @@ process suffered too. The idle loop before the runs gives the machine's own. The
   --threads N       ONNX Runtime intra-op threads (default: the configuration's)
   --lanes N|auto    perception lanes sharing each FrameSet (default: the configuration's, "auto")
   --inline          run ONNX Runtime on the event loop's thread instead of the inference worker (to compare; one lane)
+  --record          record as the daemon does meanwhile (the configuration's recording section, to a temporary
+                    folder, deleted after): every FrameSet and perception message goes through the recorder, whose
+                    copies of the pixels count as holds of the loop ("record"). With --config config/racepilot.json
+                    that is the vehicle's: raw images of every 6th FrameSet
   --json            print one JSON object
   -h, --help        this text
 
@@ -80,6 +90,8 @@ export interface ModelFigures {
   selfTestMs: number;
   saturated: RunFigures;
   paced: RunFigures & { rateHz: number };
+  /** With --record: what the recorder wrote over the three runs (warm-up, saturated, paced). */
+  recording?: { messages: number; bytes: number; droppedImages: number; abortedReason: string | null };
 }
 /**
  * Issue 5's target, judged on the pruned model's paced run at the camera rate (30 Hz or more): that rate in
@@ -142,6 +154,8 @@ export interface BenchPerceptionOptions {
   inline?: boolean;
   /** Distinct rendered FrameSets cycled through (rendering is slower than perception on a small machine). */
   distinctFramesets?: number;
+  /** Record every FrameSet and perception message meanwhile, with the configuration's recording section. */
+  record?: boolean;
 }
 
 /** Renders `n` FrameSets of all rig cameras from vehicle poses in front of the course's gates. */
@@ -169,7 +183,27 @@ function renderFramesets(cams: readonly RigCamera[], formats: ('GRAY8' | 'RGB')[
 /** Where the stage's holds go: the StallWatch of the run in progress. */
 interface HoldSink { watch: StallWatch | null }
 
-async function measure(stage: PerceptionStage, sink: HoldSink, sets: CameraImage[][], clock: WallClock, durationS: number, rateHz: number | null): Promise<RunFigures> {
+/**
+ * The bus a recorder listens on (--record): each FrameSet and message is published on it as the daemon publishes
+ * them, and the time a FrameSet's publication takes (the recorder copying its pixels) is reported as a hold.
+ */
+function recordingBus(sink: HoldSink): { bus: TopicBus<Topics>; frameSet(fs: FrameSet): void; gates(m: PerceptionGates): void } {
+  const bus = new TopicBus<Topics>();
+  return {
+    bus,
+    frameSet(fs) {
+      const t = performance.now();
+      bus.publish('camera/frameset', fs);
+      sink.watch?.hold(t, performance.now() - t, 'record');
+    },
+    gates: (m) => bus.publish('perception/gates', m),
+  };
+}
+
+async function measure(
+  stage: PerceptionStage, sink: HoldSink, sets: CameraImage[][], clock: WallClock, durationS: number, rateHz: number | null,
+  rec: ReturnType<typeof recordingBus> | null = null,
+): Promise<RunFigures> {
   // What the figures need of each message, not the message: the daemon lets its messages die young, and a bench
   // that kept them all would make every young-generation collection copy them (longer GC pauses than the flight's).
   const msgs: (Pick<PerceptionGates, 'timings' | 'imagesUsed'> & { gates: number })[] = [];
@@ -184,8 +218,10 @@ async function measure(stage: PerceptionStage, sink: HoldSink, sets: CameraImage
     const images = sets[seq % sets.length]!.map((img) => ({ ...img, tUs: t, tSampleUs: t }));
     const fs: FrameSet = { tUs: t, tSampleUs: t, seq: seq++, images, holes: [], dead: [], skewUs: 0 };
     inFlight++;
+    rec?.frameSet(fs);
     stage.process(fs).then(
       (m) => {
+        rec?.gates(m);
         msgs.push({ timings: m.timings, imagesUsed: m.imagesUsed, gates: m.gates.length });
         inFlight--;
         if (rateHz === null && running) feed();
@@ -298,16 +334,24 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
     const clock = new WallClock();
     const sink: HoldSink = { watch: null };
     const stage = new PerceptionStage({ cfg, cameras: cams, lanes: opened.lanes, clock, log, onHold: (start, ms, kind) => sink.watch?.hold(start, ms, kind) });
+    const rb = opts.record ? recordingBus(sink) : null;
+    const dir = rb ? mkdtempSync(join(tmpdir(), 'racepilot-bench-perception-')) : null;
+    let recording: Recording | null = null;
     try {
-      await measure(stage, sink, sets, clock, Math.min(1, durationS), null); // warm-up: JIT, ONNX Runtime arenas, buffers
-      const saturated = await measure(stage, sink, sets, clock, durationS, null);
-      const paced = await measure(stage, sink, sets, clock, durationS, rateHz);
+      if (rb) recording = startRecording(rb.bus, clock, { ...config.recording, enabled: true }, { basePath: join(dir!, 'bench'), metadata: { mode: 'bench-perception' } });
+      await measure(stage, sink, sets, clock, Math.min(1, durationS), null, rb); // warm-up: JIT, ONNX Runtime arenas, buffers
+      const saturated = await measure(stage, sink, sets, clock, durationS, null, rb);
+      const paced = await measure(stage, sink, sets, clock, durationS, rateHz, rb);
+      const summary = recording ? await recording.stop() : null;
       out.push({
         model, variant: session.info.variant, mflopsPerImage: Math.round(session.info.flops / 1e5) / 10, provider: session.provider,
         selfTestMs: Math.round(session.selfTestMs * 10) / 10, saturated, paced: { ...paced, rateHz },
+        ...(summary ? { recording: { messages: summary.messages, bytes: summary.bytes, droppedImages: summary.droppedImages, abortedReason: summary.abortedReason } } : {}),
       });
     } finally {
+      await recording?.stop().catch(() => undefined);
       await opened.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
     }
   }
   return { detector: opts.inline ? 'inline' : 'worker', idleEventLoop, graphOptimization: config.perception.cpu.graphOptimization, images: cams.length, width: cams[0]!.model.width, height: cams[0]!.model.height, format: formats[0]!, threads, lanes, durationS, models: out, target: judgeTarget(out) };
@@ -319,6 +363,7 @@ export async function run(argv: string[]): Promise<number> {
     {
       config: { type: 'string' }, models: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' },
       threads: { type: 'string' }, lanes: { type: 'string' }, inline: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+      record: { type: 'boolean', default: false },
     },
     USAGE,
   );
@@ -337,6 +382,7 @@ export async function run(argv: string[]): Promise<number> {
     rateHz: num(values.rate, 'rate', 1, 240),
     threads: num(values.threads, 'threads', 1, 64),
     inline: values.inline,
+    record: values.record,
     ...(values.lanes !== undefined ? { lanes: values.lanes === 'auto' ? 'auto' as const : num(values.lanes, 'lanes', 1, 16)! } : {}),
   });
   if (values.json) {
@@ -349,6 +395,10 @@ export async function run(argv: string[]): Promise<number> {
   ];
   for (const m of res.models) {
     lines.push(`${m.variant} (${m.mflopsPerImage} MFLOPs/image, ${m.provider}, self-test ${m.selfTestMs} ms): ${m.model}`);
+    if (m.recording) {
+      const r = m.recording;
+      lines.push(`  recorded meanwhile: ${r.messages} messages, ${(r.bytes / 2 ** 20).toFixed(0)} MiB, ${r.droppedImages} FrameSets without their images${r.abortedReason ? `; stopped early: ${r.abortedReason}` : ''}`);
+    }
     for (const [name, r] of [['saturated', m.saturated], [`paced ${m.paced.rateHz} Hz`, m.paced]] as const) {
       const l = r.latencyMs;
       lines.push(`  ${name}: ${r.framesetsPerS} FrameSets/s, ${r.imagesPerS} images/s, skipped ${r.skipped}, gates/FrameSet ${r.gatesPerFrameset}; ` +

@@ -43,9 +43,12 @@ export function wantsSchedIdle(): boolean {
  * measured on the Jetson (deploy/README.md, "Checking the vehicle"); RACEPILOT_WORKER_SCHED=nice in the environment
  * keeps the workers at nice 19 alone, to compare.
  *
- * Priority inversion: the main thread shares no lock with the workers beyond the message queues' and the
- * allocator's few-microsecond sections. Should a SCHED_IDLE worker be preempted inside one, the main thread sleeps
- * on it, which frees a CPU for the worker unless normal-priority work fills every core.
+ * Priority inversion: a worker's postMessage wakes the main thread while holding the port's mutex, which the woken
+ * main thread takes at once; preempted there, a SCHED_IDLE sender kept it asleep for milliseconds when every core
+ * was busy (`perf` traced all of the main thread's futex waits in saturated perception runs to it). So the
+ * frequent replies (inference and preprocessing results, the recorder's batch count) come back through shared
+ * memory instead (reply-ring.ts); what is left are the allocator's few-microsecond sections and rare messages
+ * (logs, notes, start and stop).
  */
 export function lowerThisThreadPriority(nice = 19, schedIdle = wantsSchedIdle()): LoweredPriority | null {
   let tid: number;
