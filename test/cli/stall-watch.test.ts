@@ -35,6 +35,7 @@ test('a stall spent running is on the loop; the pipeline\'s holds or a collectio
   const stalls = [{ start: 100, end: 110 }];
   const gc = attribute(input({ stalls, samples: s, gcs: [{ start: 101, end: 109 }] }));
   assert.deepEqual([gc.count, gc.byCause.onLoop, gc.caused, gc.gc, gc.perception], [1, 1, 1, 1, 0]);
+  assert.deepEqual(gc.causedStalls.map((x) => x.gcMs), [8]);
   assert.equal(gc.worst[0]!.runMs, 10);
   const held = attribute(input({ stalls, samples: s, holds: [{ start: 100.2, end: 106 }] }));
   assert.deepEqual([held.byCause.onLoop, held.caused, held.perception, held.gc], [1, 1, 1, 0]);
