@@ -1,6 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { allRigCameras, mat3Apply, mat3Mul, type RigCamera } from '../camera/rig.js';
@@ -41,10 +40,11 @@ process suffered too. The idle loop before the runs gives the machine's own. The
   --threads N       ONNX Runtime intra-op threads (default: the configuration's)
   --lanes N|auto    perception lanes sharing each FrameSet (default: the configuration's, "auto")
   --inline          run ONNX Runtime on the event loop's thread instead of the inference worker (to compare; one lane)
-  --record          record as the daemon does meanwhile (the configuration's recording section, to a temporary
-                    folder, deleted after): every FrameSet and perception message goes through the recorder, whose
-                    copies of the pixels count as holds of the loop ("record"). With --config config/racepilot.json
-                    that is the vehicle's: raw images of every 6th FrameSet
+  --record          record perception's topics meanwhile as the daemon records them: every FrameSet (its images as
+                    the configuration's recording section says) and every perception message, to a temporary folder
+                    in recording.dir, deleted after. The recorder's copies of the pixels count as holds of the loop
+                    ("record"). With --config config/racepilot.json, the vehicle's: raw images of every 6th FrameSet
+  --keep OUT.mcap   with --record: keep the log (OUT-000.mcap, ...), e.g. to look at it in Foxglove
   --json            print one JSON object
   -h, --help        this text
 
@@ -90,8 +90,8 @@ export interface ModelFigures {
   selfTestMs: number;
   saturated: RunFigures;
   paced: RunFigures & { rateHz: number };
-  /** With --record: what the recorder wrote over the three runs (warm-up, saturated, paced). */
-  recording?: { messages: number; bytes: number; droppedImages: number; abortedReason: string | null };
+  /** With --record: what the recorder wrote over the three runs (warm-up, saturated, paced); files only when kept. */
+  recording?: { messages: number; bytes: number; droppedImages: number; abortedReason: string | null; files: string[] };
 }
 /**
  * Issue 5's target, judged on the pruned model's paced run at the camera rate (30 Hz or more): that rate in
@@ -156,6 +156,8 @@ export interface BenchPerceptionOptions {
   distinctFramesets?: number;
   /** Record every FrameSet and perception message meanwhile, with the configuration's recording section. */
   record?: boolean;
+  /** With record: keep the log under this base path (per model: `${keep}-${variant}`), instead of a temporary folder. */
+  keepRecordingAs?: string;
 }
 
 /** Renders `n` FrameSets of all rig cameras from vehicle poses in front of the course's gates. */
@@ -335,10 +337,17 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
     const sink: HoldSink = { watch: null };
     const stage = new PerceptionStage({ cfg, cameras: cams, lanes: opened.lanes, clock, log, onHold: (start, ms, kind) => sink.watch?.hold(start, ms, kind) });
     const rb = opts.record ? recordingBus(sink) : null;
-    const dir = rb ? mkdtempSync(join(tmpdir(), 'racepilot-bench-perception-')) : null;
+    // The log goes where the daemon's would (same disk, same write costs), in a folder of its own that is deleted after.
+    let dir: string | null = null;
+    let basePath = opts.keepRecordingAs ? `${opts.keepRecordingAs.replace(/\.mcap$/i, '')}-${session.info.variant}` : null;
+    if (rb && !basePath) {
+      mkdirSync(config.recording.dir, { recursive: true });
+      dir = mkdtempSync(join(config.recording.dir, '.bench-perception-'));
+      basePath = join(dir, 'bench');
+    } else if (basePath) mkdirSync(dirname(basePath), { recursive: true });
     let recording: Recording | null = null;
     try {
-      if (rb) recording = startRecording(rb.bus, clock, { ...config.recording, enabled: true }, { basePath: join(dir!, 'bench'), metadata: { mode: 'bench-perception' } });
+      if (rb) recording = startRecording(rb.bus, clock, { ...config.recording, enabled: true }, { basePath: basePath!, metadata: { mode: 'bench-perception' } });
       await measure(stage, sink, sets, clock, Math.min(1, durationS), null, rb); // warm-up: JIT, ONNX Runtime arenas, buffers
       const saturated = await measure(stage, sink, sets, clock, durationS, null, rb);
       const paced = await measure(stage, sink, sets, clock, durationS, rateHz, rb);
@@ -346,12 +355,20 @@ export async function benchPerception(opts: BenchPerceptionOptions = {}): Promis
       out.push({
         model, variant: session.info.variant, mflopsPerImage: Math.round(session.info.flops / 1e5) / 10, provider: session.provider,
         selfTestMs: Math.round(session.selfTestMs * 10) / 10, saturated, paced: { ...paced, rateHz },
-        ...(summary ? { recording: { messages: summary.messages, bytes: summary.bytes, droppedImages: summary.droppedImages, abortedReason: summary.abortedReason } } : {}),
+        ...(summary ? {
+          recording: {
+            messages: summary.messages, bytes: summary.bytes, droppedImages: summary.droppedImages, abortedReason: summary.abortedReason,
+            files: dir ? [] : summary.files,
+          },
+        } : {}),
       });
     } finally {
-      await recording?.stop().catch(() => undefined);
-      await opened.close();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      try {
+        await recording?.stop().catch(() => undefined);
+        await opened.close();
+      } finally {
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      }
     }
   }
   return { detector: opts.inline ? 'inline' : 'worker', idleEventLoop, graphOptimization: config.perception.cpu.graphOptimization, images: cams.length, width: cams[0]!.model.width, height: cams[0]!.model.height, format: formats[0]!, threads, lanes, durationS, models: out, target: judgeTarget(out) };
@@ -363,7 +380,7 @@ export async function run(argv: string[]): Promise<number> {
     {
       config: { type: 'string' }, models: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' },
       threads: { type: 'string' }, lanes: { type: 'string' }, inline: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
-      record: { type: 'boolean', default: false },
+      record: { type: 'boolean', default: false }, keep: { type: 'string' },
     },
     USAGE,
   );
@@ -382,7 +399,8 @@ export async function run(argv: string[]): Promise<number> {
     rateHz: num(values.rate, 'rate', 1, 240),
     threads: num(values.threads, 'threads', 1, 64),
     inline: values.inline,
-    record: values.record,
+    record: values.record || values.keep !== undefined,
+    ...(values.keep !== undefined ? { keepRecordingAs: values.keep } : {}),
     ...(values.lanes !== undefined ? { lanes: values.lanes === 'auto' ? 'auto' as const : num(values.lanes, 'lanes', 1, 16)! } : {}),
   });
   if (values.json) {
@@ -397,7 +415,8 @@ export async function run(argv: string[]): Promise<number> {
     lines.push(`${m.variant} (${m.mflopsPerImage} MFLOPs/image, ${m.provider}, self-test ${m.selfTestMs} ms): ${m.model}`);
     if (m.recording) {
       const r = m.recording;
-      lines.push(`  recorded meanwhile: ${r.messages} messages, ${(r.bytes / 2 ** 20).toFixed(0)} MiB, ${r.droppedImages} FrameSets without their images${r.abortedReason ? `; stopped early: ${r.abortedReason}` : ''}`);
+      lines.push(`  recorded meanwhile: ${r.messages} messages, ${(r.bytes / 2 ** 20).toFixed(0)} MiB, ${r.droppedImages} FrameSets without their images` +
+        `${r.abortedReason ? `; stopped early: ${r.abortedReason}` : ''}${r.files.length ? `; kept: ${r.files.join(', ')}` : ''}`);
     }
     for (const [name, r] of [['saturated', m.saturated], [`paced ${m.paced.rateHz} Hz`, m.paced]] as const) {
       const l = r.latencyMs;

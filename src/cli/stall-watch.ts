@@ -48,7 +48,10 @@ export interface Stall {
   /** Where in the kernel the thread was blocked (wchan), when it was: the function seen most in the stall. */
   blockedIn: string | null;
   cause: StallCause;
-  /** This process's doing: perception's holds and main-thread collections cover half of it or more, or it was `blocked`. */
+  /**
+   * This process's doing: the pipeline's reported holds (perception's, and with `bench perception --record` the
+   * recorder's) and main-thread collections cover half of it or more, or it was `blocked`.
+   */
   caused: boolean;
 }
 
@@ -60,7 +63,10 @@ export interface StallReport {
   perS: number;
   longestMs: number;
   byCause: Record<StallCause, number>;
-  /** Stalls this process caused (Stall.caused), and of them those perception's holds / GC covered the most of. */
+  /**
+   * Stalls this process caused (Stall.caused), and of them those the pipeline's holds (named `perception`, by kind
+   * in perceptionBy: the recorder's are kind "record") or GC covered the most of.
+   */
   caused: number;
   perception: number;
   gc: number;
@@ -86,7 +92,7 @@ export interface StallReport {
   attributed: boolean;
   /** The longest few, with their split. */
   worst: Stall[];
-  /** Every caused stall (the first 50), with its split: the ones to fix, whatever their length. */
+  /** The caused stalls with their split, the ones to fix whatever their length: the first 50 in time (`caused` counts all). */
   causedStalls: Stall[];
 }
 

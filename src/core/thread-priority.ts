@@ -46,9 +46,11 @@ export function wantsSchedIdle(): boolean {
  * Priority inversion: a worker's postMessage wakes the main thread while holding the port's mutex, which the woken
  * main thread takes at once; preempted there, a SCHED_IDLE sender kept it asleep for milliseconds when every core
  * was busy (`perf` traced all of the main thread's futex waits in saturated perception runs to it). So the
- * frequent replies (inference and preprocessing results, the recorder's batch count) come back through shared
- * memory instead (reply-ring.ts); what is left are the allocator's few-microsecond sections and rare messages
- * (logs, notes, start and stop).
+ * frequent replies come back through shared memory instead: inference and preprocessing results through
+ * reply-ring.ts, the recorder's batch count as one shared counter. What is left: the main thread's own posts to the
+ * workers (jobs, batches), which block only should a worker be preempted in the moment it takes its queue out under
+ * the same mutex (the main thread is not woken into it, and none of the traced waits was there); the allocator's
+ * few-microsecond sections; and rare messages the other way (logs, notes, start and stop).
  */
 export function lowerThisThreadPriority(nice = 19, schedIdle = wantsSchedIdle()): LoweredPriority | null {
   let tid: number;

@@ -68,6 +68,9 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
   const toWorker = (m: ToWorker) => worker.postMessage(m);
   const flushBatch = () => {
     scheduled = false;
+    // Here as well as before each copy into the ring: inFlight must stay short when no images are due (format none,
+    // cameras idle), and reaping is one atomic load.
+    reap();
     if (batch.length === 0) return;
     toWorker({ type: 'batch', items: batch });
     inFlight.push(batchImageBytes);
