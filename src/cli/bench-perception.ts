@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import type { Topics } from '../core/messages.js';
 import { startRecording, type Recording } from '../recording/recorder.js';
 import { parseCommandArgs } from './args.js';
 import { describeStalls, StallWatch, type StallReport } from './stall-watch.js';
+import { perceptionPicture } from './bench-perception-picture.js';
 
 const USAGE = `usage: racepilot bench perception [--json] [options]
 
@@ -45,6 +46,7 @@ process suffered too. The idle loop before the runs gives the machine's own. The
                     in recording.dir, deleted after. The recorder's copies of the pixels count as holds of the loop
                     ("record"). With --config config/racepilot.json, the vehicle's: raw images of every 6th FrameSet
   --keep OUT.mcap   with --record: keep the log (OUT-000.mcap, ...), e.g. to look at it in Foxglove
+  --picture OUT.svg every FrameSet's latency and every stall over 5 ms (coloured by cause) over time, per run
   --json            print one JSON object
   -h, --help        this text
 
@@ -81,7 +83,16 @@ export interface RunFigures {
   cpuMsPerFrameset: number;
   /** 2 cores × 1000 / cpuMsPerFrameset: the rate two otherwise idle cores would allow (an estimate, not a measurement). */
   idleTwoCoreFramesetsPerS: number;
+  /**
+   * The run as it went, for pictures: its start (epoch ms, the stall records' time base), its length, and per
+   * FrameSet when it came out (ms after the start) and its end-to-end latency. Left out of --json output.
+   */
+  trace: { startMs: number; seconds: number; doneMs: number[]; endToEndMs: number[] };
 }
+
+/** What --json leaves out: the per-FrameSet and per-stall series kept for the picture. */
+export const jsonWithoutSeries = (res: BenchPerceptionResult): string =>
+  JSON.stringify(res, (k, v: unknown) => (k === 'trace' || k === 'all' ? undefined : v));
 export interface ModelFigures {
   model: string;
   variant: string;
@@ -208,7 +219,8 @@ async function measure(
 ): Promise<RunFigures> {
   // What the figures need of each message, not the message: the daemon lets its messages die young, and a bench
   // that kept them all would make every young-generation collection copy them (longer GC pauses than the flight's).
-  const msgs: (Pick<PerceptionGates, 'timings' | 'imagesUsed'> & { gates: number })[] = [];
+  const msgs: (Pick<PerceptionGates, 'timings' | 'imagesUsed'> & { gates: number; doneMs: number })[] = [];
+  let t0 = performance.now();
   let seq = 0;
   let inFlight = 0;
   let skipped = 0;
@@ -224,7 +236,7 @@ async function measure(
     stage.process(fs).then(
       (m) => {
         rec?.gates(m);
-        msgs.push({ timings: m.timings, imagesUsed: m.imagesUsed, gates: m.gates.length });
+        msgs.push({ timings: m.timings, imagesUsed: m.imagesUsed, gates: m.gates.length, doneMs: performance.now() - t0 });
         inFlight--;
         if (rateHz === null && running) feed();
       },
@@ -245,7 +257,7 @@ async function measure(
   try {
     h.enable();
     const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
+    t0 = performance.now();
     if (rateHz === null) {
       feed();
       feed();
@@ -299,6 +311,7 @@ async function measure(
     stalls,
     heldMaxMs: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMs ?? 0), 0)),
     sliceMs: { p99: r3(summarize(msgs.map((m) => m.timings.mainThreadMaxSliceMs ?? 0)).p99), max: r3(msgs.reduce((a, m) => Math.max(a, m.timings.mainThreadMaxSliceMs ?? 0), 0)) },
+    trace: { startMs: performance.timeOrigin + t0, seconds: elapsed, doneMs: msgs.map((m) => m.doneMs), endToEndMs: msgs.map((m) => m.timings.endToEndMs) },
   };
 }
 
@@ -380,7 +393,7 @@ export async function run(argv: string[]): Promise<number> {
     {
       config: { type: 'string' }, models: { type: 'string' }, duration: { type: 'string' }, rate: { type: 'string' },
       threads: { type: 'string' }, lanes: { type: 'string' }, inline: { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
-      record: { type: 'boolean', default: false }, keep: { type: 'string' },
+      record: { type: 'boolean', default: false }, keep: { type: 'string' }, picture: { type: 'string' },
     },
     USAGE,
   );
@@ -403,8 +416,9 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.keep !== undefined ? { keepRecordingAs: values.keep } : {}),
     ...(values.lanes !== undefined ? { lanes: values.lanes === 'auto' ? 'auto' as const : num(values.lanes, 'lanes', 1, 16)! } : {}),
   });
+  if (values.picture) writeFileSync(values.picture, perceptionPicture(res));
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(res)}\n`);
+    process.stdout.write(`${jsonWithoutSeries(res)}\n`);
     return 0;
   }
   const lines = [
@@ -435,6 +449,7 @@ export async function run(argv: string[]): Promise<number> {
       `(${t.framesetsPerS} FrameSets/s, p99 ${t.endToEndP99Ms} ms, ${t.stallsCaused} caused; not caused: ${o.onLoop} on the loop, ${o.waitingForCpu} waiting for a CPU, ${o.timerLate} timer late; ` +
       `idle loop: ${res.idleEventLoop.stalls.count} in ${res.idleEventLoop.stalls.seconds} s)`);
   }
+  if (values.picture) lines.push(`picture: ${values.picture}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

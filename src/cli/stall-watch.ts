@@ -94,6 +94,8 @@ export interface StallReport {
   worst: Stall[];
   /** The caused stalls with their split, the ones to fix whatever their length: the first 50 in time (`caused` counts all). */
   causedStalls: Stall[];
+  /** Every stall in time order, for pictures (`racepilot bench perception --picture`); left out of --json output. */
+  all: Stall[];
 }
 
 export interface Span {
@@ -349,7 +351,7 @@ export function attribute(input: AttributeInput): StallReport {
     thresholdMs, seconds: Math.round(seconds * 100) / 100, count: all.length, perS: Math.round((all.length / Math.max(1e-9, seconds)) * 100) / 100,
     longestMs: all.reduce((a, x) => Math.max(a, x.ms), 0), byCause, caused, perception, gc, perceptionBy, causedShared, uncaused, faulting, shared, blockedIn: blockedWhere,
     gcCount: input.gcs.length, gcMaxMs: Math.round(input.gcs.reduce((a, g) => Math.max(a, g.end - g.start), 0) * 100) / 100,
-    attributed, worst: [...all].sort((x, y) => y.ms - x.ms).slice(0, 5), causedStalls: all.filter((x) => x.caused).slice(0, 50),
+    attributed, worst: [...all].sort((x, y) => y.ms - x.ms).slice(0, 5), causedStalls: all.filter((x) => x.caused).slice(0, 50), all,
   };
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchPerception } from '../../src/cli/bench-perception.js';
+import { perceptionPicture } from '../../src/cli/bench-perception-picture.js';
 import { configWith } from '../../src/core/config/load.js';
 import { iterateLog, readerReady } from '../../src/recording/mcap-reader.js';
 
@@ -25,6 +26,10 @@ test('bench perception runs the real path end to end, and with --record records 
       assert.equal(run.stalls.thresholdMs, 5);
     }
     assert.ok(res.target, 'the pruned model gets a verdict');
+    // The picture of the real run: a dot per FrameSet of both runs, a bar per stall.
+    const svg = perceptionPicture(res);
+    assert.equal(svg.match(/<circle /g)?.length, m.saturated.framesets + m.paced.framesets);
+    assert.equal(svg.match(/class="stall/g)?.length ?? 0, m.saturated.stalls.count + m.paced.stalls.count);
     // The kept log: every FrameSet fed (warm-up included) with its perception message, images of every other one.
     const r = m.recording!;
     assert.equal(r.abortedReason, null);
