@@ -8,7 +8,7 @@ import type { CommandRun } from './main.js';
 const BENCHES: Record<string, { summary: string; load: () => Promise<{ run: CommandRun }> }> = {
   link: { summary: 'setpoint cadence at 50 Hz over UDP loopback with both cores busy', load: () => import('./bench-link.js') },
   camera: { summary: 'camera ingest frame rate and event-loop cost', load: () => import('./bench-camera.js') },
-  perception: { summary: 'detector FrameSets/s, latency per stage, event-loop stalls (pruned vs dense)', load: () => import('./bench-perception.js') },
+  perception: { summary: 'detector FrameSets/s, latency per stage, event-loop stalls (pruned vs dense)', load: () => import('./bench-perception-cli.js') },
   planning: { summary: 'planning time per call and the ideal lap on the AlphaPilot-like course', load: () => import('./bench-planning.js') },
   record: { summary: 'CPU cost of recording the flight topics to MCAP', load: () => import('./bench-record.js') },
 };
