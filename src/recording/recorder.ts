@@ -33,6 +33,8 @@ export interface Recording {
   readonly files: string[];
   /** Stops recording, closes the file cleanly (summary, footer) and ends the worker. */
   stop(): Promise<RecordingSummary>;
+  /** Batches posted to the worker that it has not yet handled, as of its last count: its backlog. */
+  readonly backlog: number;
 }
 
 /**
@@ -53,7 +55,12 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
   /** Frees the image spans of the batches the worker is done with. Wrapping Int32 counters: the difference is exact. */
   const reap = () => {
     const now = Atomics.load(handled, 0);
-    for (let n = (now - reaped) | 0; n > 0; n--) ring?.free(inFlight.shift() ?? 0);
+    for (let n = (now - reaped) | 0; n > 0; n--) {
+      // Shifted whether or not there is a ring: `ring?.free(inFlight.shift())` would skip the shift with no ring
+      // (images off, or none due yet), and the list would grow for the whole flight.
+      const cost = inFlight.shift() ?? 0;
+      ring?.free(cost);
+    }
     reaped = now;
   };
   let skipped = 0;
@@ -150,6 +157,10 @@ export function startRecording(bus: TopicBus<Topics>, clock: Clock, config: Reco
 
   return {
     files,
+    get backlog() {
+      reap();
+      return inFlight.length;
+    },
     stop() {
       if (stopping) return stopping;
       unsubscribe();

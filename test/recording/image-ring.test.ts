@@ -129,3 +129,24 @@ test('everyNth: only every n-th FrameSet carries its images, none counted as dro
   // FrameSets 0, 3, 6 and 9 (published at 1.033 s + 33 ms each).
   assert.deepEqual([...withImages].map((t) => Math.round((Number(t / 1000n) - 1_033_000) / 33_000)), [0, 3, 6, 9]);
 });
+
+test('the backlog falls back to nothing once the worker has caught up, with images due or not', async () => {
+  await readerReady();
+  for (const format of ['none', 'raw'] as const) {
+    const bus = new TopicBus<Topics>();
+    const clock = new ManualClock('sim', 1_000_000);
+    const rec = startRecording(bus, clock, recordingConfig({ images: { format, jpegQuality: 80, pngLevel: 1, everyNth: 4 } }), { basePath: join(tempDir(), `backlog-${format}`) });
+    // Two hundred turns of the loop, each with a batch: telemetry, and a FrameSet every tenth.
+    for (let i = 0; i < 200; i++) {
+      clock.advanceBy(10_000);
+      bus.publish('fc/link_stats', { tUs: clock.nowUs(), bytesIn: i, bytesOut: i, packetsIn: i, packetsOut: i, badCrc: 0, unknownIds: 0, junkBytes: 0, reconnects: 0 });
+      if (i % 10 === 0) bus.publish('camera/frameset', sampleFrameSet(clock.nowUs(), i / 10));
+      await new Promise((r) => setImmediate(r));
+    }
+    // The worker handles batches in order; give it time to catch up (zstd loads first), then the count is all in.
+    for (let t = 0; t < 200 && rec.backlog > 0; t++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(rec.backlog, 0, `${format}: every batch handled is reaped`);
+    const summary = await rec.stop();
+    assert.equal(summary.abortedReason, null);
+  }
+});
