@@ -36,11 +36,25 @@ export interface ReplyRingShape {
   textBytes: number;
 }
 
+/** One ring's shared memory and shape: made on the reading side, handed to the worker (workerData or a message). */
+export interface ReplyRing {
+  buffer: SharedArrayBuffer;
+  shape: ReplyRingShape;
+}
+
 export interface Reply {
   id: number;
   ok: boolean;
-  numbers: Float64Array;
+  /** A plain array: a typed copy would allocate a backing store per reply, under the allocator's lock. */
+  numbers: number[];
   text: string;
+}
+
+/** Byte offsets of the ring's parts (see the layout above), and its size. */
+function layout({ slots, numbers, textBytes }: ReplyRingShape): { numbersAt: number; textAt: number; bytes: number } {
+  const numbersAt = Math.ceil((4 * (2 + HEADER_INTS * slots)) / 8) * 8;
+  const textAt = numbersAt + 8 * numbers * slots;
+  return { numbersAt, textAt, bytes: textAt + textBytes * slots };
 }
 
 class RingView {
@@ -48,26 +62,21 @@ class RingView {
   readonly headers: Int32Array;
   readonly numbers: Float64Array;
   readonly text: Uint8Array;
+  readonly shape: ReplyRingShape;
 
-  constructor(readonly buffer: SharedArrayBuffer, readonly shape: ReplyRingShape) {
-    const { slots, numbers, textBytes } = shape;
-    const headerBytes = 4 * (2 + HEADER_INTS * slots);
-    const numbersAt = Math.ceil(headerBytes / 8) * 8;
+  constructor({ buffer, shape }: ReplyRing) {
+    const { numbersAt, textAt } = layout(shape);
+    this.shape = shape;
     this.ctl = new Int32Array(buffer, 0, 2);
-    this.headers = new Int32Array(buffer, 8, HEADER_INTS * slots);
-    this.numbers = new Float64Array(buffer, numbersAt, numbers * slots);
-    this.text = new Uint8Array(buffer, numbersAt + 8 * numbers * slots, textBytes * slots);
-  }
-
-  static bytes({ slots, numbers, textBytes }: ReplyRingShape): number {
-    return Math.ceil((4 * (2 + HEADER_INTS * slots)) / 8) * 8 + 8 * numbers * slots + textBytes * slots;
+    this.headers = new Int32Array(buffer, 8, HEADER_INTS * shape.slots);
+    this.numbers = new Float64Array(buffer, numbersAt, shape.numbers * shape.slots);
+    this.text = new Uint8Array(buffer, textAt, shape.textBytes * shape.slots);
   }
 }
 
-/** The shared memory of one ring, made on the reading side and handed to the worker (workerData or a message). */
-export function createReplyRing(shape: ReplyRingShape): { buffer: SharedArrayBuffer; shape: ReplyRingShape } {
+export function createReplyRing(shape: ReplyRingShape): ReplyRing {
   if (shape.slots < 1 || shape.numbers < 0 || shape.textBytes < 0) throw new RangeError(`bad reply ring shape ${JSON.stringify(shape)}`);
-  return { buffer: new SharedArrayBuffer(RingView.bytes(shape)), shape };
+  return { buffer: new SharedArrayBuffer(layout(shape).bytes), shape };
 }
 
 const encoder = new TextEncoder();
@@ -77,8 +86,8 @@ const decoder = new TextDecoder();
 export class ReplyWriter {
   private readonly v: RingView;
 
-  constructor(ring: { buffer: SharedArrayBuffer; shape: ReplyRingShape }) {
-    this.v = new RingView(ring.buffer, ring.shape);
+  constructor(ring: ReplyRing) {
+    this.v = new RingView(ring);
   }
 
   /** Publishes one reply; text longer than the ring's textBytes is cut (it is an error message for people). */
@@ -110,8 +119,8 @@ export class ReplyWriter {
 export class ReplyReader {
   private readonly v: RingView;
 
-  constructor(ring: { buffer: SharedArrayBuffer; shape: ReplyRingShape }) {
-    this.v = new RingView(ring.buffer, ring.shape);
+  constructor(ring: ReplyRing) {
+    this.v = new RingView(ring);
   }
 
   take(): Reply[] {
@@ -126,7 +135,7 @@ export class ReplyReader {
       const n = headers[h + 2]!;
       const at = slot * shape.numbers;
       out.push({
-        ok: headers[h] === 1, id: headers[h + 1]!, numbers: this.v.numbers.slice(at, at + n),
+        ok: headers[h] === 1, id: headers[h + 1]!, numbers: Array.from(this.v.numbers.subarray(at, at + n)),
         text: headers[h + 3]! > 0 ? decoder.decode(this.v.text.slice(slot * shape.textBytes, slot * shape.textBytes + headers[h + 3]!)) : '',
       });
     }

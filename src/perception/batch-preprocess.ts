@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { InputSpec } from './preprocess.js';
-import { createReplyRing, ReplyReader, replyPoller, type Reply, type ReplyRingShape } from '../core/reply-ring.js';
+import { createReplyRing, type Reply, type ReplyRingShape } from '../core/reply-ring.js';
+import { WorkerRequests } from '../core/worker-requests.js';
 
 /** One image handed to the batch: 8-bit, interleaved, rows without padding. */
 export interface BatchImage {
@@ -22,7 +23,14 @@ export type PreprocessMessage =
  */
 export const preprocessReplies = (maxBatch: number): ReplyRingShape => ({ slots: 8, numbers: 1 + 3 * maxBatch, textBytes: 0 });
 
-/** A reply's numbers as the result they carry. */
+/** The reply's numbers for one batch (written by preprocess-worker.ts): its time, then each image's scale and mean. */
+export function preprocessNumbers(ms: number, images: readonly { sx: number; sy: number; mean: number }[]): number[] {
+  const out = [ms];
+  for (const { sx, sy, mean } of images) out.push(sx, sy, mean);
+  return out;
+}
+
+/** A reply's numbers (preprocessNumbers) as the result they carry. */
 export function preprocessResult(r: Reply): PreprocessResult {
   const n = (r.numbers.length - 1) / 3;
   const scales: { sx: number; sy: number }[] = [];
@@ -77,41 +85,21 @@ interface Slot {
  */
 export class BatchPreprocessor {
   private readonly worker: Worker;
-  private readonly replies: ReplyReader;
+  private readonly requests: WorkerRequests;
   private readonly free: Slot[] = [];
   private slotCount = 0;
-  private readonly pending = new Map<number, { resolve: (r: PreprocessResult) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-  private failed: Error | null = null;
   readonly floatsPerImage: number;
 
   constructor(readonly spec: InputSpec, readonly maxBatch = 8, depth = 2) {
     this.floatsPerImage = spec.channels * spec.width * spec.height;
     const ring = createReplyRing(preprocessReplies(maxBatch));
-    this.replies = new ReplyReader(ring);
     this.worker = new Worker(new URL('./preprocess-worker.js', import.meta.url), { workerData: { spec, replies: ring } });
+    this.requests = new WorkerRequests(this.worker, ring);
     for (let i = 0; i < depth; i++) this.free.push(this.newSlot(640 * 480 * maxBatch));
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', (code) => this.fail(new Error(`preprocessing worker exited with code ${code}`)));
+    this.worker.on('error', (err) => this.requests.lose(err));
+    this.worker.on('exit', (code) => this.requests.lose(new Error(`preprocessing worker exited with code ${code}`)));
     // The worker keeps the process alive only while a job is out: an idle stage must not block a clean exit.
     this.worker.unref();
-  }
-
-  private fail(err: Error): void {
-    this.failed ??= err;
-    // Replies the worker published before it went are still good.
-    for (const r of this.replies.take()) this.settle(r);
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-    replyPoller.forget(this.replies);
-  }
-
-  private settle(r: Reply): void {
-    const p = this.pending.get(r.id);
-    this.pending.delete(r.id);
-    if (this.pending.size === 0) this.worker.unref();
-    if (r.ok) p?.resolve(preprocessResult(r));
-    else p?.reject(new Error(`preprocessing failed: ${r.text || 'no reason given'}`));
   }
 
   /**
@@ -144,7 +132,7 @@ export class BatchPreprocessor {
    * stretch the copy held the event loop (performance.now() start, ms): benches attribute loop stalls with it.
    */
   async run(images: readonly BatchImage[], onSlice?: (startMs: number, ms: number) => void): Promise<Batch> {
-    if (this.failed) throw this.failed;
+    if (this.requests.lost) throw this.requests.lost;
     if (images.length === 0 || images.length > this.maxBatch) throw new RangeError(`batch of ${images.length} images, 1..${this.maxBatch} allowed`);
     let bytes = 0;
     for (const img of images) {
@@ -175,21 +163,15 @@ export class BatchPreprocessor {
       copy.maxSliceMs = Math.max(copy.maxSliceMs, ms);
       onSlice?.(t, ms);
     }
-    // The worker may have died during the copy's turns of the loop: a job posted to it now would never come back.
-    if (this.failed) {
-      this.giveBack(buf);
-      throw this.failed;
-    }
-    const id = this.nextId;
-    this.nextId = (this.nextId + 1) % 2 ** 30; // ids cross the reply ring as Int32
-    const result = new Promise<PreprocessResult>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    const job: PreprocessMessage = { type: 'job', id, slot: buf.index, images: desc };
-    this.worker.ref();
-    this.worker.postMessage(job);
-    replyPoller.watch(this.replies, (r) => this.settle(r), () => this.pending.size);
+    // The worker may have died during the copy's turns of the loop: then the request fails at once.
     let r: PreprocessResult;
     try {
-      r = await result;
+      const reply = await this.requests.request((id) => {
+        const job: PreprocessMessage = { type: 'job', id, slot: buf.index, images: desc };
+        this.worker.postMessage(job);
+      });
+      if (!reply.ok) throw new Error(`preprocessing failed: ${reply.text || 'no reason given'}`);
+      r = preprocessResult(reply);
     } catch (err) {
       this.giveBack(buf);
       throw err;

@@ -12,7 +12,7 @@ import { DetectorSession } from './detector-session.js';
 import { SelfTestError } from './self-test.js';
 import { lowerThisThreadPriority, wantsSchedIdle } from '../core/thread-priority.js';
 import type { InferenceReply, InferenceRequest } from './worker-detector.js';
-import { ReplyWriter, type ReplyRingShape } from '../core/reply-ring.js';
+import { ReplyWriter, type ReplyRing } from '../core/reply-ring.js';
 
 // Before the session exists: ONNX Runtime's own threads inherit this thread's lowered priority.
 const lowered = lowerThisThreadPriority();
@@ -25,7 +25,7 @@ if (!lowered || (!lowered.schedIdle && wantsSchedIdle())) {
   // Not fatal: the worker still runs, but the control loop may wait behind inference when the cores are busy.
   log.warn({ lowered }, lowered ? 'inference worker runs at nice 19 but not SCHED_IDLE (util-linux chrt missing or refused)' : 'inference worker runs at normal priority (no per-thread priorities here)');
 }
-const { cfg, modelPath, replies: ring } = workerData as { cfg: PerceptionConfig; modelPath?: string; replies: { buffer: SharedArrayBuffer; shape: ReplyRingShape } };
+const { cfg, modelPath, replies: ring } = workerData as { cfg: PerceptionConfig; modelPath?: string; replies: ReplyRing };
 // Results go through shared memory, never as a message: see core/reply-ring.ts for the lock a message would share.
 const replies = new ReplyWriter(ring);
 let session: DetectorSession | null = null;

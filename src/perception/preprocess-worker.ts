@@ -7,10 +7,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Image8 } from './image-io.js';
 import { Preprocessor, type InputSpec } from './preprocess.js';
 import { lowerThisThreadPriority } from '../core/thread-priority.js';
-import type { PreprocessMessage } from './batch-preprocess.js';
-import { ReplyWriter, type ReplyRingShape } from '../core/reply-ring.js';
+import { preprocessNumbers, type PreprocessMessage } from './batch-preprocess.js';
+import { ReplyWriter, type ReplyRing } from '../core/reply-ring.js';
 
-const { spec, replies: ring } = workerData as { spec: InputSpec; replies: { buffer: SharedArrayBuffer; shape: ReplyRingShape } };
+const { spec, replies: ring } = workerData as { spec: InputSpec; replies: ReplyRing };
 // Results go through shared memory, never as a message: see core/reply-ring.ts for the lock a message would share.
 const replies = new ReplyWriter(ring);
 const direct = new Preprocessor(spec);
@@ -61,13 +61,10 @@ parentPort!.on('message', (job: PreprocessMessage) => {
   }
   const t0 = performance.now();
   const { tensor, pixels } = slots.get(job.slot)!;
-  const numbers = [0];
-  job.images.forEach((d, k) => {
+  const images = job.images.map((d, k) => {
     const img: Image8 = { width: d.width, height: d.height, channels: d.channels, data: pixels.subarray(d.offset, d.offset + d.width * d.height * d.channels) };
     const mean = brightness(img);
-    const { sx, sy } = into(img, tensor, k);
-    numbers.push(sx, sy, mean);
+    return { ...into(img, tensor, k), mean };
   });
-  numbers[0] = performance.now() - t0;
-  replies.write(job.id, true, numbers); // layout: batch-preprocess.ts preprocessReplies
+  replies.write(job.id, true, preprocessNumbers(performance.now() - t0, images));
 });

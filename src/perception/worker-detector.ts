@@ -7,7 +7,8 @@ import type { ModelInfo } from './model-info.js';
 import type { Detector } from './perception-stage.js';
 import type { ProviderAttempt } from './providers.js';
 import { SelfTestError } from './self-test.js';
-import { createReplyRing, ReplyReader, replyPoller, type Reply, type ReplyRingShape } from '../core/reply-ring.js';
+import { createReplyRing, type ReplyRingShape } from '../core/reply-ring.js';
+import { WorkerRequests } from '../core/worker-requests.js';
 
 export type InferenceRequest = { id: number; input: SharedArrayBuffer; byteOffset: number; floats: number; batch: number; output: SharedArrayBuffer };
 export type InferenceReply =
@@ -30,15 +31,12 @@ const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fa
  * Outputs land in two alternating SharedArrayBuffers: a result stays valid until the run after next resolves.
  */
 export class WorkerDetector implements Detector {
-  private readonly pending = new Map<number, { resolve: (out: Float32Array) => void; reject: (e: Error) => void; output: SharedArrayBuffer }>();
   private outputs: SharedArrayBuffer[] = [];
   private turn = 0;
-  private nextId = 0;
-  private dead: Error | null = null;
 
   private constructor(
     private readonly worker: Worker,
-    private readonly replies: ReplyReader,
+    private readonly requests: WorkerRequests,
     readonly info: ModelInfo,
     readonly provider: string,
     readonly attempts: ProviderAttempt[],
@@ -47,9 +45,9 @@ export class WorkerDetector implements Detector {
 
   static open(cfg: PerceptionConfig, log: Logger, opts: { modelPath?: string } = {}): Promise<WorkerDetector> {
     const ring = createReplyRing(INFERENCE_REPLIES);
-    const replies = new ReplyReader(ring);
     const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: { cfg, modelPath: opts.modelPath, replies: ring } });
     return new Promise((resolve, reject) => {
+      const requests = new WorkerRequests(worker, ring);
       let det: WorkerDetector | null = null;
       worker.on('message', (m: InferenceReply) => {
         if (m.type === 'log') {
@@ -60,7 +58,7 @@ export class WorkerDetector implements Detector {
             log.info(m.line);
           }
         } else if (m.type === 'opened') {
-          det = new WorkerDetector(worker, replies, m.info, m.provider, m.attempts, m.selfTestMs);
+          det = new WorkerDetector(worker, requests, m.info, m.provider, m.attempts, m.selfTestMs);
           worker.unref();
           resolve(det);
         } else if (m.type === 'open-failed') {
@@ -68,31 +66,16 @@ export class WorkerDetector implements Detector {
           reject(rebuild(m));
         }
       });
-      worker.on('error', (err) => (det ? det.fail(err) : reject(err)));
-      worker.on('exit', (code) => det?.fail(new Error(`inference worker exited with code ${code}`)));
+      worker.on('error', (err) => (det ? requests.lose(err) : reject(err)));
+      worker.on('exit', (code) => {
+        const err = new Error(`inference worker exited with code ${code}`);
+        if (!det) reject(err); // before it opened: the open must not wait for ever
+        requests.lose(err);
+      });
     });
   }
 
-  private settle(r: Reply): void {
-    const p = this.pending.get(r.id);
-    if (!p) return;
-    this.pending.delete(r.id);
-    if (this.pending.size === 0) this.worker.unref();
-    if (r.ok) p.resolve(new Float32Array(p.output, 0, r.numbers[0]!));
-    else p.reject(new InputError(`inference failed: ${r.text}`, this.info.path));
-  }
-
-  private fail(err: Error): void {
-    this.dead ??= err;
-    // Results the worker published before it went are still good.
-    for (const r of this.replies.take()) this.settle(r);
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-    replyPoller.forget(this.replies);
-  }
-
-  run(input: Float32Array, batch: number): Promise<Float32Array> {
-    if (this.dead) return Promise.reject(this.dead);
+  async run(input: Float32Array, batch: number): Promise<Float32Array> {
     const plane = 13 * this.info.layout.width * this.info.layout.height;
     const bytes = batch * plane * 4;
     const k = this.turn++ % 2;
@@ -103,16 +86,13 @@ export class WorkerDetector implements Detector {
       src = new Float32Array(new SharedArrayBuffer(floats * 4));
       src.set(input.subarray(0, floats));
     }
-    const id = this.nextId;
-    this.nextId = (this.nextId + 1) % 2 ** 30; // ids cross the reply ring as Int32
     const output = this.outputs[k]!;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, output });
-      this.worker.ref();
+    const r = await this.requests.request((id) => {
       const req: InferenceRequest = { id, input: src.buffer as SharedArrayBuffer, byteOffset: src.byteOffset, floats, batch, output };
       this.worker.postMessage(req);
-      replyPoller.watch(this.replies, (r) => this.settle(r), () => this.pending.size);
     });
+    if (!r.ok) throw new InputError(`inference failed: ${r.text}`, this.info.path);
+    return new Float32Array(output, 0, r.numbers[0]!);
   }
 
   async close(): Promise<void> {

@@ -26,7 +26,7 @@ test('a worker lost during the copy fails the batch instead of leaving it, and t
   try {
     const run = pre.run([image(1), image(2), image(3)]);
     // What the worker's 'error' or 'exit' event does, while the copy is still waiting for its first turn of the loop.
-    (pre as unknown as { fail(e: Error): void }).fail(new Error('preprocessing worker exited with code 1'));
+    (pre as unknown as { requests: { lose(e: Error): void } }).requests.lose(new Error('preprocessing worker exited with code 1'));
     await assert.rejects(run, /exited with code 1/);
     await assert.rejects(pre.run([image(4)]), /exited with code 1/);
     assert.equal(timers(), 0, 'nothing left polling');
