@@ -33,7 +33,6 @@ test('bench perception runs the real path end to end, and with --record records 
     // The kept log: every FrameSet fed (warm-up included) with its perception message, images of every other one.
     const r = m.recording!;
     assert.equal(r.abortedReason, null);
-    assert.equal(r.droppedImages, 0);
     assert.equal(r.files.length, 1);
     const count: Record<string, number> = {};
     const it = iterateLog(r.files[0]!);
@@ -41,7 +40,11 @@ test('bench perception runs the real path end to end, and with --record records 
     const framesets = count['camera/frameset'] ?? 0;
     assert.ok(framesets >= m.saturated.framesets + m.paced.framesets, `${framesets} FrameSets recorded`);
     assert.equal(count['perception/gates'], framesets, 'one perception message per FrameSet');
-    assert.equal(count['/camera/front/left'], Math.ceil(framesets / 2), 'images of every other FrameSet');
+    // Images of every other FrameSet. The recorder's worker runs under SCHED_IDLE: where other processes keep the cores
+    // busy (CI runs two test files at once) it may fall behind its 64 MiB and record some FrameSets without pixels, as
+    // on the vehicle; those are counted, never lost silently.
+    assert.ok((count['/camera/front/left'] ?? 0) > 0, 'images recorded');
+    assert.equal((count['/camera/front/left'] ?? 0) + r.droppedImages, Math.ceil(framesets / 2), 'images of every other FrameSet, or counted as dropped');
     assert.equal(r.messages, Object.values(count).reduce((a, b) => a + b, 0));
     assert.deepEqual(readdirSync(join(dir, 'kept')), ['b-pruned-000.mcap']);
 
