@@ -9,9 +9,20 @@ export interface LoweredPriority {
   schedIdle: boolean;
 }
 
-/** Whether bulk workers take SCHED_IDLE: yes unless RACEPILOT_WORKER_SCHED=nice (see lowerThisThreadPriority). */
+/**
+ * How bulk workers step aside, from RACEPILOT_WORKER_SCHED: `nice` keeps them at nice 19 alone (to compare on the
+ * vehicle); `normal` leaves them at normal priority, which `npm test` uses: the tests check behaviour, and two test
+ * files running at once on two cores would otherwise starve each other's SCHED_IDLE workers for seconds (a
+ * recorder test waiting on its worker failed CI so). Anything else, or unset: nice 19 and SCHED_IDLE.
+ */
+function workerSched(): 'idle' | 'nice' | 'normal' {
+  const v = process.env.RACEPILOT_WORKER_SCHED;
+  return v === 'nice' || v === 'normal' ? v : 'idle';
+}
+
+/** Whether bulk workers take SCHED_IDLE: yes unless RACEPILOT_WORKER_SCHED says nice or normal. */
 export function wantsSchedIdle(): boolean {
-  return process.env.RACEPILOT_WORKER_SCHED !== 'nice';
+  return workerSched() === 'idle';
 }
 
 /**
@@ -52,7 +63,8 @@ export function wantsSchedIdle(): boolean {
  * the same mutex (the main thread is not woken into it, and none of the traced waits was there); the allocator's
  * few-microsecond sections; and rare messages the other way (logs, notes, start and stop).
  */
-export function lowerThisThreadPriority(nice = 19, schedIdle = wantsSchedIdle()): LoweredPriority | null {
+export function lowerThisThreadPriority(nice = workerSched() === 'normal' ? 0 : 19, schedIdle = wantsSchedIdle()): LoweredPriority | null {
+  if (nice === 0 && !schedIdle) return { nice, schedIdle }; // nothing to lower
   let tid: number;
   try {
     // /proc/thread-self → "<pid>/task/<tid>": the tid is what setpriority(2) and chrt take to address one thread.

@@ -40,9 +40,9 @@ test('bench perception runs the real path end to end, and with --record records 
     const framesets = count['camera/frameset'] ?? 0;
     assert.ok(framesets >= m.saturated.framesets + m.paced.framesets, `${framesets} FrameSets recorded`);
     assert.equal(count['perception/gates'], framesets, 'one perception message per FrameSet');
-    // Images of every other FrameSet. The recorder's worker runs under SCHED_IDLE: where other processes keep the cores
-    // busy (CI runs two test files at once) it may fall behind its 64 MiB and record some FrameSets without pixels, as
-    // on the vehicle; those are counted, never lost silently.
+    // Images of every other FrameSet. Where other processes keep the cores busy (CI runs two test files at once) the
+    // recorder's worker may fall behind its 64 MiB and record some FrameSets without pixels, as it would on the
+    // vehicle; those are counted, never lost silently.
     assert.ok((count['/camera/front/left'] ?? 0) > 0, 'images recorded');
     assert.equal((count['/camera/front/left'] ?? 0) + r.droppedImages, Math.ceil(framesets / 2), 'images of every other FrameSet, or counted as dropped');
     assert.equal(r.messages, Object.values(count).reduce((a, b) => a + b, 0));

@@ -30,8 +30,11 @@ async function lowerInWorker(schedIdle: boolean | undefined, env: NodeJS.Process
   }
 }
 
+/** The environment as the daemon has it: npm test sets RACEPILOT_WORKER_SCHED=normal for the rest of the suite. */
+const { RACEPILOT_WORKER_SCHED: _, ...daemonEnv } = process.env;
+
 test('a bulk worker steps aside: nice 19 and SCHED_IDLE, the main thread untouched', { skip: !linux && 'needs Linux and util-linux chrt' }, async () => {
-  const r = await lowerInWorker(undefined);
+  const r = await lowerInWorker(undefined, daemonEnv);
   assert.deepEqual(r.result, { nice: 19, schedIdle: true });
   assert.equal(r.nice, 19);
   assert.match(r.policy, /SCHED_IDLE/);
@@ -40,14 +43,21 @@ test('a bulk worker steps aside: nice 19 and SCHED_IDLE, the main thread untouch
 });
 
 test('nice alone where SCHED_IDLE is not wanted', { skip: !linux && 'needs Linux and util-linux chrt' }, async () => {
-  const r = await lowerInWorker(false);
+  const r = await lowerInWorker(false, daemonEnv);
   assert.deepEqual(r.result, { nice: 19, schedIdle: false });
   assert.match(r.policy, /SCHED_OTHER/);
 });
 
 test('RACEPILOT_WORKER_SCHED=nice keeps the workers at nice 19 alone', { skip: !linux && 'needs Linux and util-linux chrt' }, async () => {
-  const r = await lowerInWorker(undefined, { ...process.env, RACEPILOT_WORKER_SCHED: 'nice' });
+  const r = await lowerInWorker(undefined, { ...daemonEnv, RACEPILOT_WORKER_SCHED: 'nice' });
   assert.deepEqual(r.result, { nice: 19, schedIdle: false });
   assert.equal(r.nice, 19);
+  assert.match(r.policy, /SCHED_OTHER/);
+});
+
+test('RACEPILOT_WORKER_SCHED=normal (npm test) leaves the workers at normal priority', { skip: !linux && 'needs Linux and util-linux chrt' }, async () => {
+  const r = await lowerInWorker(undefined, { ...daemonEnv, RACEPILOT_WORKER_SCHED: 'normal' });
+  assert.deepEqual(r.result, { nice: 0, schedIdle: false });
+  assert.equal(r.nice, 0);
   assert.match(r.policy, /SCHED_OTHER/);
 });

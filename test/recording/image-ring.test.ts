@@ -12,9 +12,10 @@ import { recordingConfig, sampleFrameSet, tempDir } from './fixtures.js';
 const bytes = (n: number, v: number) => new Uint8Array(n).fill(v);
 
 /**
- * Waits until the recorder's worker has handled every batch posted so far. The worker runs under SCHED_IDLE
- * (core/thread-priority.ts), so while other processes keep both cores busy (CI runs two test files at once) it can
- * get no CPU for seconds: a fixed sleep made these tests flaky, so they wait for the condition, up to a minute.
+ * Waits until the recorder's worker has handled every batch posted so far. While other processes keep both cores
+ * busy (CI runs two test files at once) the worker can be seconds behind, under SCHED_IDLE as on the vehicle all
+ * the more (core/thread-priority.ts; npm test keeps it at normal priority): a fixed sleep made these tests flaky, so
+ * they wait for the condition, up to a minute.
  */
 async function untilCaughtUp(rec: { readonly backlog: number }, what: string): Promise<void> {
   await new Promise((r) => setImmediate(r)); // the batch is posted at the end of this turn of the loop
