@@ -260,8 +260,8 @@ export class PerceptionStage {
       // One rig at a time with the event loop in between: with several gates per rig the geometry of a whole
       // FrameSet holds the loop for a millisecond or two, and the setpoint timer must not wait behind it. The
       // result does not depend on what runs in between (the inputs were all taken above).
-      // Not in a worker of its own: tried (2026-11-26, five alternating 20 s pairs of `racepilot bench perception`
-      // on two cores), it cut the saturated run's loop stalls it caused from 23-34 to 3-7 and main-thread
+      // Not in a worker of its own: tried on a branch that was not kept (2026-11-26, five alternating 20 s pairs of
+      // `racepilot bench perception` on two cores, geometry in the worker against here), it cut the saturated run's loop stalls it caused from 23-34 to 3-7 and main-thread
       // collections threefold, but the paced run, the one the flight sees, got slower (end-to-end p99 median 28.6
       // against 25.0 ms): a SCHED_IDLE worker waits behind the lanes' workers, and at normal priority it takes the
       // CPU from the event loop instead.
