@@ -4,28 +4,11 @@
  * condition the caller reports, not a programming error.
  */
 
-/** Scratch for solve/invert: systems here are at most 8×8, and the geometry runs on the event loop per gate. */
+/** Scratch for invert: systems here are at most 8×8, and the geometry runs on the event loop per gate. */
 let scratch = new Float64Array(8 * 17);
 
-/** Solves A·x = b (A is n×n, row-major arrays; neither is modified). */
-export function solve(A: readonly (readonly number[])[], b: readonly number[]): number[] | null {
-  const n = b.length;
-  const w = n + 1;
-  if (scratch.length < n * w) scratch = new Float64Array(n * w);
-  const M = scratch;
-  for (let i = 0; i < n; i++) {
-    const row = A[i]!;
-    for (let j = 0; j < n; j++) M[i * w + j] = row[j]!;
-    M[i * w + n] = b[i]!;
-  }
-  if (!solveInPlace(M, n)) return null;
-  const x = new Array<number>(n);
-  for (let i = 0; i < n; i++) x[i] = M[i * w + n]!;
-  return x;
-}
-
 /**
- * The same elimination in place, without allocating: M is the n×(n+1) augmented matrix [A | b], row-major; the
+ * Solves A·x = b in place, without allocating: M is the n×(n+1) augmented matrix [A | b], row-major; the
  * solution is left in its last column. False for a singular system. For the pose descents, which solve a 6×6
  * system several times per iteration for every gate of every FrameSet on the event loop: their garbage was most of
  * the main thread's collections.
@@ -83,11 +66,6 @@ export function invert(A: readonly (readonly number[])[]): number[][] | null {
     out.push(row);
   }
   return out;
-}
-
-/** Symmetric 3×3 (row-major nested) times a vector. */
-export function mulMatVec(A: readonly (readonly number[])[], v: readonly number[]): number[] {
-  return A.map((row) => row.reduce((s, a, j) => s + a * v[j]!, 0));
 }
 
 /** R·Σ·Rᵀ for a 3×3 rotation given row-major flat (the covariance of rotated vectors). */

@@ -1,5 +1,5 @@
 import type { Vec3 } from '../core/messages.js';
-import { invert, solve } from './linalg.js';
+import { invert, solveInPlace } from './linalg.js';
 import { nearestRotation, type Mat3 } from './rotation.js';
 import { descendPose, poseJacobianColumns, setRotationColumns } from './pose-lm.js';
 
@@ -116,29 +116,34 @@ export function solveSquarePnp(input: SquarePnpInput): SquarePnpResult | null {
 
 /** Pose from the plane-to-image homography of the four corners (the classic Zhang decomposition). */
 function initialPose(points: readonly (readonly [number, number])[], half: number): { R: Mat3; t: Vec3 } | null {
-  const A: number[][] = [];
-  const b: number[] = [];
+  // The 8×8 system of the homography's eight unknowns, two rows per corner, built straight into the augmented
+  // matrix [A | b] that solveInPlace eliminates: no nested arrays per gate.
+  const M = HOMOGRAPHY;
   for (let i = 0; i < 4; i++) {
-    const [X, Y] = OBJ[i]!;
-    const [u, v] = points[i]!;
-    A.push([X, Y, 1, 0, 0, 0, -u * X, -u * Y]);
-    b.push(u);
-    A.push([0, 0, 0, X, Y, 1, -v * X, -v * Y]);
-    b.push(v);
+    const X = OBJ[i]![0];
+    const Y = OBJ[i]![1];
+    const u = points[i]![0];
+    const v = points[i]![1];
+    const a = 2 * i * 9;
+    const b = a + 9;
+    M[a] = X, M[a + 1] = Y, M[a + 2] = 1, M[a + 3] = 0, M[a + 4] = 0, M[a + 5] = 0, M[a + 6] = -u * X, M[a + 7] = -u * Y, M[a + 8] = u;
+    M[b] = 0, M[b + 1] = 0, M[b + 2] = 0, M[b + 3] = X, M[b + 4] = Y, M[b + 5] = 1, M[b + 6] = -v * X, M[b + 7] = -v * Y, M[b + 8] = v;
   }
-  const h = solve(A, b);
-  if (!h) return null;
-  const c1: Vec3 = [h[0]!, h[3]!, h[6]!];
-  const c2: Vec3 = [h[1]!, h[4]!, h[7]!];
-  const c3: Vec3 = [h[2]!, h[5]!, 1];
-  let lh = (Math.hypot(...c1) + Math.hypot(...c2)) / 2; // λ·half
+  if (!solveInPlace(M, 8)) return null;
+  const h = (k: number) => M[k * 9 + 8]!;
+  const c1x = h(0), c1y = h(3), c1z = h(6);
+  const c2x = h(1), c2y = h(4), c2z = h(7);
+  const c3x = h(2), c3y = h(5);
+  // H's columns are λ·(half·r1, half·r2, t) with h33 = 1, so t_z = 1/λ: the positive λ puts the gate in front.
+  const lh = (Math.sqrt(c1x * c1x + c1y * c1y + c1z * c1z) + Math.sqrt(c2x * c2x + c2y * c2y + c2z * c2z)) / 2; // λ·half
   if (!(lh > 0)) return null;
-  // The camera sees the gate in front of it: t_z > 0 fixes the homography's sign.
-  if (c3[2] < 0) lh = -lh;
-  const r1 = c1.map((v) => v / lh) as Vec3;
-  const r2 = c2.map((v) => v / lh) as Vec3;
+  const r1: Vec3 = [c1x / lh, c1y / lh, c1z / lh];
+  const r2: Vec3 = [c2x / lh, c2y / lh, c2z / lh];
   const r3: Vec3 = [r1[1] * r2[2] - r1[2] * r2[1], r1[2] * r2[0] - r1[0] * r2[2], r1[0] * r2[1] - r1[1] * r2[0]];
-  const M: Mat3 = [r1[0], r2[0], r3[0], r1[1], r2[1], r3[1], r1[2], r2[2], r3[2]];
+  const R0: Mat3 = [r1[0], r2[0], r3[0], r1[1], r2[1], r3[1], r1[2], r2[2], r3[2]];
   const lambda = lh / half;
-  return { R: nearestRotation(M), t: c3.map((v) => v / lambda) as Vec3 };
+  return { R: nearestRotation(R0), t: [c3x / lambda, c3y / lambda, 1 / lambda] };
 }
+
+/** The homography's augmented system (8 rows of 9), reused: PnP runs for every detection on the event loop. */
+const HOMOGRAPHY = new Float64Array(72);

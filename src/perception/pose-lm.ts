@@ -1,6 +1,6 @@
 import type { Vec3 } from '../core/messages.js';
 import { solveInPlace } from './linalg.js';
-import { expRot, mul3, type Mat3 } from './rotation.js';
+import { expRotInto, mul3Into, type Mat3 } from './rotation.js';
 
 /**
  * Levenberg-Marquardt over a pose (R ← exp(δ)·R, t ← t + dt), shared by the single-image PnP (pnp.ts) and the
@@ -19,13 +19,25 @@ export interface PoseDescent {
   ridge: number;
 }
 
-/** Descends from (R, t); null when the start has no finite cost (a corner behind its camera) or a step is singular. */
-export function descendPose(R: Mat3, t: Vec3, o: PoseDescent): { R: Mat3; t: Vec3; cost: number } | null {
+/** [JtJ + λ·diag | −Jtr], solved in place; one scratch, as descents never nest (a `normal` does not descend). */
+const STEP = new Float64Array(42);
+
+/**
+ * Descends from (R, t); null when the start has no finite cost (a corner behind its camera) or a step is singular.
+ * The pose and the trial pose live in two pairs of arrays that trade places when a step is taken: this runs for
+ * every gate on the event loop, and a new rotation per trial was a good part of the main thread's garbage.
+ */
+export function descendPose(R0: Mat3, t0: Vec3, o: PoseDescent): { R: Mat3; t: Vec3; cost: number } | null {
   const { normal, JtJ, Jtr } = o;
+  let R = [...R0] as Mat3;
+  let t: Vec3 = [t0[0], t0[1], t0[2]];
+  let R1 = [...R0] as Mat3;
+  let t1: Vec3 = [t0[0], t0[1], t0[2]];
+  const E = [...R0] as Mat3;
   let cost = normal(R, t, true);
   if (!Number.isFinite(cost)) return null;
   let lambda = 1e-3;
-  const M = new Float64Array(42); // [JtJ + λ·diag | −Jtr], solved in place
+  const M = STEP;
   for (let iter = 0; iter < o.iterations; iter++) {
     let improved = false;
     for (let tries = 0; tries < 8 && !improved; tries++) {
@@ -36,12 +48,13 @@ export function descendPose(R: Mat3, t: Vec3, o: PoseDescent): { R: Mat3; t: Vec
       }
       if (!solveInPlace(M, 6)) return null;
       const d0 = M[6]!, d1 = M[13]!, d2 = M[20]!, d3 = M[27]!, d4 = M[34]!, d5 = M[41]!;
-      const R1 = mul3(expRot([d0, d1, d2]), R);
-      const t1: Vec3 = [t[0] + d3, t[1] + d4, t[2] + d5];
+      mul3Into(R1, expRotInto(E, d0, d1, d2), R);
+      t1[0] = t[0] + d3, t1[1] = t[1] + d4, t1[2] = t[2] + d5;
       const c1 = normal(R1, t1, false);
       if (c1 < cost) {
-        const step = Math.hypot(d0, d1, d2) + Math.hypot(d3, d4, d5) / Math.max(1, Math.abs(t1[2]));
-        [R, t] = [R1, t1];
+        const step = Math.sqrt(d0 * d0 + d1 * d1 + d2 * d2) + Math.sqrt(d3 * d3 + d4 * d4 + d5 * d5) / Math.max(1, Math.abs(t1[2]));
+        [R, R1] = [R1, R];
+        [t, t1] = [t1, t];
         cost = normal(R, t, true);
         lambda = Math.max(1e-9, lambda / 10);
         improved = true;

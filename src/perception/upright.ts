@@ -69,14 +69,12 @@ export function uprightRefine(input: UprightInput): UprightResult | null {
   const J = new Array<number>(6).fill(0);
   // One corner's dP_ref/d(δ, t), preallocated (see pose-lm.ts).
   const dRef = poseJacobianColumns();
-  const add = (res: number, wt: number, withJ: boolean): number => {
-    if (withJ) {
-      for (let a = 0; a < 6; a++) {
-        Jtr[a] = Jtr[a]! + wt * J[a]! * res;
-        for (let b = a; b < 6; b++) JtJ[a]![b] = JtJ[a]![b]! + wt * J[a]! * J[b]!;
-      }
+  /** Adds one whitened residual's row J (weight wt) to the normal equations. */
+  const add = (res: number, wt: number): void => {
+    for (let a = 0; a < 6; a++) {
+      Jtr[a] = Jtr[a]! + wt * J[a]! * res;
+      for (let b = a; b < 6; b++) JtJ[a]![b] = JtJ[a]![b]! + wt * J[a]! * J[b]!;
     }
-    return wt * res * res;
   };
   /** Whitened cost at (R, t); fills the normal equations when withJ. NaN when a corner falls behind its camera. */
   const normal = (R: Mat3, t: Vec3, withJ: boolean): number => {
@@ -117,23 +115,25 @@ export function uprightRefine(input: UprightInput): UprightResult | null {
               const dz = Rc[2] * c0 + Rc[5] * c1 + Rc[8] * c2;
               J[k] = r === 0 ? iz * (dx - u * dz) : iz * (dy - vv * dz);
             }
-            cost += add(r === 0 ? u - pt[0] : vv - pt[1], wt, true);
+            add(r === 0 ? u - pt[0] : vv - pt[1], wt);
           }
-        } else {
-          cost += wt * ((u - pt[0]) ** 2 + (vv - pt[1]) ** 2);
         }
+        cost += wt * ((u - pt[0]) ** 2 + (vv - pt[1]) ** 2);
       }
     }
-    // The prior: the gate's y axis (column 1 of R) along gravity. d(R·e_y)/dδk = ek × (R·e_y).
-    const g: Vec3 = [R[1], R[4], R[7]];
-    const dG: Vec3[] = [[0, -g[2], g[1]], [g[2], 0, -g[0]], [-g[1], g[0], 0]];
+    // The prior: the gate's y axis g (column 1 of R) along gravity. d(R·e_y)/dδk = ek × g, so the row of residual
+    // component r is (ek × g)_r for k = 0..2 (written out: no arrays, this runs per trial step) and 0 for t.
+    const g0 = R[1], g1 = R[4], g2 = R[7];
+    const w2 = itilt * itilt;
     for (let r = 0; r < 3; r++) {
-      const res = g[r]! - down_ref[r]!;
-      if (withJ) {
-        for (let k = 0; k < 3; k++) J[k] = dG[k]![r]!;
-        J[3] = J[4] = J[5] = 0;
-        cost += add(res, itilt * itilt, true);
-      } else cost += itilt * itilt * res * res;
+      const res = (r === 0 ? g0 : r === 1 ? g1 : g2) - down_ref[r]!;
+      cost += w2 * res * res;
+      if (!withJ) continue;
+      J[0] = r === 0 ? 0 : r === 1 ? -g2 : g1;
+      J[1] = r === 0 ? g2 : r === 1 ? 0 : -g0;
+      J[2] = r === 0 ? -g1 : r === 1 ? g0 : 0;
+      J[3] = J[4] = J[5] = 0;
+      add(res, w2);
     }
     if (withJ) for (let a = 0; a < 6; a++) for (let b = 0; b < a; b++) JtJ[a]![b] = JtJ[b]![a]!;
     return cost;

@@ -5,7 +5,7 @@ import { defaultRigs, rigSchema } from '../../src/core/config/camera.js';
 import type { Vec3 } from '../../src/core/messages.js';
 import { combine, rigGates, type GeometryParams } from '../../src/perception/gate-geometry.js';
 import { solveSquarePnp } from '../../src/perception/pnp.js';
-import { expRot, matFromQuat, rotationAngle, type Mat3 } from '../../src/perception/rotation.js';
+import { expRot, expRotInto, matFromQuat, mul3, mul3Into, rotationAngle, type Mat3 } from '../../src/perception/rotation.js';
 import { fitSquare, squareCorners, triangulateMidpoint } from '../../src/perception/stereo.js';
 import { Prng } from '../../src/sim/render/prng.js';
 import { buildScene } from '../../src/sim/render/scene.js';
@@ -57,6 +57,30 @@ describe('stereo and PnP numerics', () => {
     assert.ok(bad === null || !Number.isFinite(bad.t_cam_m[2]) || bad.rmsSigma > 25);
   });
 
+  it('the rotation helpers that write into a reused array agree with the allocating ones', () => {
+    const out: Mat3 = [9, 9, 9, 9, 9, 9, 9, 9, 9];
+    for (const w of [[0.3, -1.1, 0.4], [1e-13, -2e-13, 0]] as Vec3[]) {
+      assert.deepEqual(expRotInto(out, w[0], w[1], w[2]), expRot(w)); // every entry overwritten, small-angle branch too
+    }
+    const a = expRot([0.2, 0.1, -0.7]);
+    const b = expRot([-0.5, 0.3, 0.2]);
+    const ab = mul3Into(out, a, b);
+    assert.equal(ab, out);
+    assert.ok(ab.every((v, i) => Math.abs(v - mul3(a, b)[i]!) < 1e-15));
+  });
+
+  it('scratch buffers carry nothing from one solve to the next: the same corners give the same pose', () => {
+    const corners = (R: Mat3, t: Vec3) => squareCorners(P.half).map((c) => {
+      const z = R[6] * c[0] + R[7] * c[1] + t[2];
+      return [(R[0] * c[0] + R[1] * c[1] + t[0]) / z, (R[3] * c[0] + R[4] * c[1] + t[1]) / z] as [number, number];
+    });
+    const a = { points: corners(expRot([0.1, 0.5, -0.05]), [-1, 0.4, 11]), weights: [1, 0.6, 1, 0.3], half: P.half, sigma: 2e-3 };
+    const b = { points: corners(expRot([-0.3, 0.1, 0.2]), [2, -0.5, 4]), weights: [1, 1, 1, 1], half: P.half, sigma: 2e-3 };
+    const first = solveSquarePnp(a);
+    solveSquarePnp(b);
+    assert.deepEqual(solveSquarePnp(a), first);
+  });
+
   it('combining shrinks the uncertainty when estimates agree and inflates it when they do not', () => {
     const I: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
     const cov = [[0.01, 0, 0], [0, 0.01, 0], [0, 0, 0.04]];
@@ -88,6 +112,25 @@ describe('gate poses on rendered scenes with known truth', () => {
     const cutImages = [dl, dr].filter((x) => x && x.cornerConfidence.some((c) => c === 0)).length;
     return { g, truth, d, cutImages, posErr: dist(g.p_body_m, truth.p_body_m) / d, rotErr: rotationAngle(matFromQuat(g.q_body_gate), truth.R_body_gate) * deg };
   }
+
+  // Replays must reproduce: with the geometry's scratch buffers reused from gate to gate, a rig's result may depend
+  // on nothing but its own detections.
+  it('the same detections give the same gates, whatever was solved in between', () => {
+    const rng = new Prng(5);
+    const views = [facingGate(gate, 6, 1, 0.3, 0.1), banked(facingGate(gate, 12, -2, 1, -0.2), 20)].map((v) => ({
+      dl: detection(L, gate, v, rng, 0.8), dr: detection(R, gate, v, rng, 0.8), down: downOf(v),
+    }));
+    const solve = (i: number, withDown: boolean) => {
+      const c = views[i]!;
+      return rigGates(L, R, c.dl ? [c.dl] : [], c.dr ? [c.dr] : [], P, withDown ? c.down : null);
+    };
+    for (const withDown of [false, true]) {
+      const first = solve(0, withDown);
+      assert.equal(first.gates.length, 1);
+      solve(1, !withDown);
+      assert.deepEqual(solve(0, withDown), first);
+    }
+  });
 
   // Corner noise 0.3 px: the precision of the integer-pixel labels the detector is trained on (uniform ±0.5 px).
   it('stereo: position within 3% of the distance from 4 to 15 m, orientation within 5° to 10 m (lens distortion on)', () => {
