@@ -1,6 +1,6 @@
 /**
  * Small dense linear algebra for the gate geometry (systems of at most 8 unknowns): Gauss-Jordan elimination with
- * partial pivoting. Returns null for a singular system instead of throwing: degenerate corners are an input
+ * partial pivoting. A singular system gives null (or false) instead of throwing: degenerate corners are an input
  * condition the caller reports, not a programming error.
  */
 

@@ -53,8 +53,9 @@ export function descendPose(R0: Mat3, t0: Vec3, o: PoseDescent): { R: Mat3; t: V
       const c1 = normal(R1, t1, false);
       if (c1 < cost) {
         const step = Math.sqrt(d0 * d0 + d1 * d1 + d2 * d2) + Math.sqrt(d3 * d3 + d4 * d4 + d5 * d5) / Math.max(1, Math.abs(t1[2]));
-        [R, R1] = [R1, R];
-        [t, t1] = [t1, t];
+        const Rs = R, ts = t; // trade places (temporaries, not a destructuring swap's array)
+        R = R1, t = t1;
+        R1 = Rs, t1 = ts;
         cost = normal(R, t, true);
         lambda = Math.max(1e-9, lambda / 10);
         improved = true;

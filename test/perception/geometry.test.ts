@@ -59,8 +59,14 @@ describe('stereo and PnP numerics', () => {
 
   it('the rotation helpers that write into a reused array agree with the allocating ones', () => {
     const out: Mat3 = [9, 9, 9, 9, 9, 9, 9, 9, 9];
+    // Against the same rotation built another way: the unit quaternion (cos θ/2, sin θ/2·axis).
     for (const w of [[0.3, -1.1, 0.4], [1e-13, -2e-13, 0]] as Vec3[]) {
-      assert.deepEqual(expRotInto(out, w[0], w[1], w[2]), expRot(w)); // every entry overwritten, small-angle branch too
+      const th = Math.hypot(...w);
+      const s = th > 0 ? Math.sin(th / 2) / th : 0;
+      const viaQuat = matFromQuat([Math.cos(th / 2), w[0] * s, w[1] * s, w[2] * s]);
+      const r = expRotInto(out, w[0], w[1], w[2]); // every entry overwritten, the small-angle branch too
+      assert.ok(r.every((v, i) => Math.abs(v - viaQuat[i]!) < 1e-12), `${r} vs ${viaQuat}`);
+      assert.deepEqual(expRot(w), [...r]);
     }
     const a = expRot([0.2, 0.1, -0.7]);
     const b = expRot([-0.5, 0.3, 0.2]);
