@@ -10,8 +10,8 @@ let scratch = new Float64Array(8 * 17);
 /**
  * Solves A·x = b in place, without allocating: M is the n×(n+1) augmented matrix [A | b], row-major; the
  * solution is left in its last column. False for a singular system. For the pose descents, which solve a 6×6
- * system several times per iteration for every gate of every FrameSet on the event loop: their garbage was most of
- * the main thread's collections.
+ * system several times per iteration for every gate of every FrameSet on the event loop, and PnP's 8×8 homography:
+ * with a new system per solve, their garbage was most of the main thread's collections.
  */
 export function solveInPlace(M: Float64Array, n: number): boolean {
   return eliminateInPlace(M, n, n + 1);

@@ -57,7 +57,7 @@ describe('stereo and PnP numerics', () => {
     assert.ok(bad === null || !Number.isFinite(bad.t_cam_m[2]) || bad.rmsSigma > 25);
   });
 
-  it('the rotation helpers that write into a reused array agree with the allocating ones', () => {
+  it('the rotation helpers that write into a reused array give the rotations built another way', () => {
     const out: Mat3 = [9, 9, 9, 9, 9, 9, 9, 9, 9];
     // Against the same rotation built another way: the unit quaternion (cos θ/2, sin θ/2·axis).
     for (const w of [[0.3, -1.1, 0.4], [1e-13, -2e-13, 0]] as Vec3[]) {
